@@ -1,0 +1,4 @@
+/** Data I/O: tables and vote catalogues (CSV/Parquet), images (PNG/JPEG/FITS). See README.md. */
+export * from './table.js';
+export { readVoteCatalog, type VoteCatalog, type VoteCatalogOptions } from './catalog.js';
+export { produceAtomic, tempPathFor, writeFileAtomic } from './atomic.js';
