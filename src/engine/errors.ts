@@ -1,0 +1,4 @@
+import { GalmorphError } from '../errors.js';
+
+/** The compute engine cannot run what was asked (unsupported backend, kernel attributes). */
+export class EngineError extends GalmorphError {}
