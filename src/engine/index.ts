@@ -98,7 +98,9 @@ async function setUpWasm(threads: number): Promise<void> {
   // so any later uncaught error would print that line instead of a readable trace.
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     for (const listener of process.listeners(event)) {
-      if (!before[event].has(listener)) process.removeListener(event, listener as () => void);
+      if (!before[event].has(listener)) {
+        (process as NodeJS.EventEmitter).removeListener(event, listener as (...args: unknown[]) => void);
+      }
     }
   }
   if (!ok) {
