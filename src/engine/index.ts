@@ -90,17 +90,15 @@ async function setUpWasm(threads: number): Promise<void> {
     wasmConfigured = true;
   }
   const before = {
-    uncaughtException: new Set(process.listeners('uncaughtException')),
-    unhandledRejection: new Set(process.listeners('unhandledRejection')),
+    uncaughtException: new Set<unknown>(process.listeners('uncaughtException')),
+    unhandledRejection: new Set<unknown>(process.listeners('unhandledRejection')),
   };
   const ok = await tf.setBackend('wasm');
   // Emscripten's Node glue installs handlers that rethrow from inside its 30 kB minified line,
   // so any later uncaught error would print that line instead of a readable trace.
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    for (const listener of process.listeners(event)) {
-      if (!before[event].has(listener)) {
-        (process as NodeJS.EventEmitter).removeListener(event, listener as (...args: unknown[]) => void);
-      }
+    for (const listener of process.listeners(event as 'uncaughtException')) {
+      if (!before[event].has(listener)) process.removeListener(event, listener);
     }
   }
   if (!ok) {
