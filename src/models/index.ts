@@ -1,0 +1,16 @@
+/** Networks: architectures, building, MC dropout, preprocessing, save/load. */
+export { tf, tfl, initBackend, type BackendName } from './tf.js';
+export { getArchitecture, architectureNames, DEFAULT_ARCHITECTURE, type ArchitectureSpec, type StageSpec } from './architectures.js';
+export { Concentration, SeededDropout } from './layers.js';
+export { createModel, buildNetwork, schemaToSpec, GalaxyModel, REPRESENTATION_LAYER, type ModelConfig, type CreateModelOptions } from './model.js';
+export { saveModel, loadModel, readModelConfig, serializeNetwork, deserializeNetwork, ModelLoadError, MODEL_JSON, WEIGHTS_BIN, CONFIG_JSON } from './io.js';
+export {
+  prepareImages,
+  resampleInto,
+  centreCropMap,
+  identityNormalisation,
+  type ImageLike,
+  type InputSpec,
+  type Normalisation,
+  type AffineMap,
+} from './preprocess.js';

@@ -1,0 +1,80 @@
+/**
+ * The two custom layers of galmorph networks. Registered with tfjs serialization on import,
+ * so saved models load wherever this module has been imported.
+ */
+import { tf, tfl } from './tf.js';
+import { CONCENTRATION_MIN, CONCENTRATION_RANGE } from '../train/loss.js';
+
+type Kwargs = Record<string, unknown>;
+
+function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(inputs) ? inputs[0] : inputs;
+}
+
+/** Zoobot head activation: concentrations 1 + 100·sigmoid(x), always in (1, 101). */
+export class Concentration extends tfl.layers.Layer {
+  static readonly className = 'GalmorphConcentration';
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, tf.sigmoid(single(inputs)))));
+  }
+}
+
+/** Options of {@link SeededDropout}. */
+export interface SeededDropoutArgs {
+  name?: string;
+  /** Fraction of units dropped in training mode. */
+  rate: number;
+  /** Seed of the mask stream (0 = any). */
+  seed?: number;
+}
+
+/**
+ * Dropout whose masks come from a reproducible stream: mask k after `reseed(s)` depends only
+ * on (s, k). tfjs's own Dropout either uses Math.random (irreproducible) or a fixed seed
+ * (the same mask on every step), neither of which suits seeded, resumable training.
+ * Active only when called with `training: true` — which is also how MC-dropout passes run.
+ */
+export class SeededDropout extends tfl.layers.Layer {
+  static readonly className = 'GalmorphDropout';
+  readonly rate: number;
+  private streamSeed: number;
+  private calls = 0;
+
+  constructor(args: SeededDropoutArgs) {
+    super({ name: args.name });
+    this.rate = args.rate;
+    this.streamSeed = args.seed ?? 0;
+  }
+
+  /** Restart the mask stream from `seed`. */
+  reseed(seed: number): void {
+    this.streamSeed = seed >>> 0;
+    this.calls = 0;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    const x = single(inputs);
+    if (!kwargs['training'] || this.rate <= 0) return tf.clone(x);
+    const seed = this.streamSeed === 0 ? Math.floor(Math.random() * 2 ** 31) : mixSeed(this.streamSeed, this.calls++);
+    return tf.tidy(() => {
+      const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), this.rate), 'float32');
+      return tf.mul(x, tf.mul(keep, 1 / (1 - this.rate)));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate };
+  }
+}
+
+/** A 31-bit seed from a stream seed and a counter (splitmix-style avalanche). */
+function mixSeed(seed: number, k: number): number {
+  let h = (seed ^ Math.imul(k + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 1;
+}
+
+tf.serialization.registerClass(Concentration);
+tf.serialization.registerClass(SeededDropout);

@@ -1,0 +1,132 @@
+/**
+ * Turning decoded images into network input: one bilinear resampler under an affine map
+ * (used for both the evaluation crop/resize and the training augmentations), band
+ * conversion and per-band normalisation.
+ */
+
+/** A decoded image, HWC, interleaved bands. Float data is in [0, 1]; uint8 data in 0–255. */
+export interface ImageLike {
+  data: Float32Array | Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** How pixel values are normalised before the network: (x − mean[b]) / std[b], x in [0, 1]. */
+export interface Normalisation {
+  mean: number[];
+  std: number[];
+}
+
+/** The input-related part of a model's config. */
+export interface InputSpec {
+  /** Network input size in px (square). */
+  inputSize: number;
+  /** 3 (colour, as decoded) or 1 (greyscale: mean of the colour bands). */
+  bands: 1 | 3;
+  normalisation: Normalisation;
+  /**
+   * Side of the central crop, as a fraction of the image side, taken before resizing at
+   * evaluation time. Matches the mean zoom of the training crops (area 0.7–0.8 → side ≈ 0.87).
+   */
+  evalCrop: number;
+}
+
+/**
+ * Inverse affine map from output pixel centres to source coordinates, both measured in
+ * units of the image side with the origin at the centre: src = A·dst + t.
+ */
+export interface AffineMap {
+  a00: number;
+  a01: number;
+  a10: number;
+  a11: number;
+  tx: number;
+  ty: number;
+}
+
+/**
+ * Resample `src` into `out` ([size, size, bands]) through `map`, bilinear, mirroring at the
+ * borders (so rotations bring in sky, not black corners). Converts bands (3 → 1 by the band
+ * mean, 1 → 3 by copying) and applies the normalisation.
+ */
+export function resampleInto(
+  src: ImageLike,
+  out: Float32Array,
+  outOffset: number,
+  size: number,
+  bands: number,
+  map: AffineMap,
+  norm: Normalisation,
+): void {
+  const { data, height: H, width: W, channels: C } = src;
+  const scale = data instanceof Uint8Array ? 1 / 255 : 1;
+  const side = Math.min(H, W);
+  const px = new Float32Array(C);
+  for (let oy = 0; oy < size; oy++) {
+    const v = (oy + 0.5) / size - 0.5;
+    for (let ox = 0; ox < size; ox++) {
+      const u = (ox + 0.5) / size - 0.5;
+      const sx = (map.a00 * u + map.a01 * v + map.tx) * side + W / 2 - 0.5;
+      const sy = (map.a10 * u + map.a11 * v + map.ty) * side + H / 2 - 0.5;
+      const x0f = Math.floor(sx);
+      const y0f = Math.floor(sy);
+      const fx = sx - x0f;
+      const fy = sy - y0f;
+      const x0 = mirror(x0f, W);
+      const x1 = mirror(x0f + 1, W);
+      const y0 = mirror(y0f, H);
+      const y1 = mirror(y0f + 1, H);
+      const i00 = (y0 * W + x0) * C;
+      const i01 = (y0 * W + x1) * C;
+      const i10 = (y1 * W + x0) * C;
+      const i11 = (y1 * W + x1) * C;
+      for (let c = 0; c < C; c++) {
+        const top = data[i00 + c] + (data[i01 + c] - data[i00 + c]) * fx;
+        const bot = data[i10 + c] + (data[i11 + c] - data[i10 + c]) * fx;
+        px[c] = (top + (bot - top) * fy) * scale;
+      }
+      const o = outOffset + (oy * size + ox) * bands;
+      if (bands === C) {
+        for (let b = 0; b < bands; b++) out[o + b] = (px[b] - norm.mean[b]) / norm.std[b];
+      } else if (bands === 1) {
+        let s = 0;
+        for (let c = 0; c < C; c++) s += px[c];
+        out[o] = (s / C - norm.mean[0]) / norm.std[0];
+      } else {
+        for (let b = 0; b < bands; b++) out[o + b] = (px[0] - norm.mean[b]) / norm.std[b];
+      }
+    }
+  }
+}
+
+function mirror(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * n - 2;
+  let m = ((i % period) + period) % period;
+  if (m >= n) m = period - m;
+  return m;
+}
+
+/** Central crop of side `crop` (fraction of the image side), no rotation. */
+export function centreCropMap(crop: number): AffineMap {
+  return { a00: crop, a01: 0, a10: 0, a11: crop, tx: 0, ty: 0 };
+}
+
+/**
+ * Prepare images for evaluation (prediction, embedding, validation): central crop of
+ * `spec.evalCrop`, bilinear resize to `spec.inputSize`, band conversion, normalisation.
+ * @returns `[n, inputSize, inputSize, bands]` row-major
+ */
+export function prepareImages(images: readonly ImageLike[], spec: InputSpec): Float32Array {
+  const per = spec.inputSize * spec.inputSize * spec.bands;
+  const out = new Float32Array(images.length * per);
+  const map = centreCropMap(spec.evalCrop);
+  images.forEach((im, i) => resampleInto(im, out, i * per, spec.inputSize, spec.bands, map, spec.normalisation));
+  return out;
+}
+
+/** Identity normalisation for `bands` bands (inputs stay in [0, 1]). */
+export function identityNormalisation(bands: number): Normalisation {
+  return { mean: new Array(bands).fill(0), std: new Array(bands).fill(1) };
+}
