@@ -1,8 +1,8 @@
-import { tf, initBackend } from './tf.js';
+import { tf, initEngine } from '../engine/index.js';
 import { createModel } from './model.js';
 import { getSchema } from '../schema/index.js';
 const be = process.argv[2] ?? 'wasm';
-await initBackend(be as 'wasm');
+await initEngine({ backend: be as 'wasm' });
 for (const [arch, size] of [['resnet-tiny', 32], ['resnet-small', 64], ['resnet-small', 96], ['resnet-medium', 64]] as const) {
   const m = createModel({ schema: getSchema('decals-dr5'), architecture: arch, size });
   const B = 32;

@@ -1,5 +1,4 @@
 /** Networks: architectures, building, MC dropout, preprocessing, save/load. */
-export { tf, tfl, initBackend, type BackendName } from './tf.js';
 export { getArchitecture, architectureNames, DEFAULT_ARCHITECTURE, type ArchitectureSpec, type StageSpec } from './architectures.js';
 export { Concentration, SeededDropout } from './layers.js';
 export { createModel, buildNetwork, schemaToSpec, GalaxyModel, REPRESENTATION_LAYER, type ModelConfig, type CreateModelOptions } from './model.js';

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, tfl } from './tf.js';
+import { tf, tfl } from '../engine/index.js';
 import './layers.js';
 import { GalaxyModel, type ModelConfig } from './model.js';
 import { writeFileAtomic } from '../data/atomic.js';

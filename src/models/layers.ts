@@ -2,7 +2,7 @@
  * The two custom layers of galmorph networks. Registered with tfjs serialization on import,
  * so saved models load wherever this module has been imported.
  */
-import { tf, tfl } from './tf.js';
+import { tf, tfl } from '../engine/index.js';
 import { CONCENTRATION_MIN, CONCENTRATION_RANGE } from '../train/loss.js';
 
 type Kwargs = Record<string, unknown>;

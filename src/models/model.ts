@@ -7,7 +7,7 @@
  * representation) and the head (representation → concentrations) as models sharing those
  * weights, so MC dropout runs the encoder once and only the cheap head N times.
  */
-import { tf, tfl } from './tf.js';
+import { tf, tfl } from '../engine/index.js';
 import { Concentration, SeededDropout } from './layers.js';
 import { getArchitecture, type ArchitectureSpec } from './architectures.js';
 import { identityNormalisation, type InputSpec } from './preprocess.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf, initBackend } from './tf.js';
+import { tf, initEngine } from '../engine/index.js';
 import { architectureNames, getArchitecture } from './architectures.js';
 import { createModel, REPRESENTATION_LAYER } from './model.js';
 import { loadModel, saveModel } from './io.js';
@@ -11,7 +11,7 @@ import { prepareImages } from './preprocess.js';
 import { createSchema, getSchema } from '../schema/index.js';
 import { OptionError } from '../errors.js';
 
-await initBackend('cpu');
+await initEngine({ backend: 'wasm' });
 
 const custom = createSchema({
   name: 'custom-rings',
@@ -110,14 +110,14 @@ test('save/load round trip gives identical outputs and config', async () => {
 
 test('prepareImages: centre crop + resize + greyscale conversion', () => {
   // A 4×4 RGB image whose value is column / 4 + band / 20; an identity crop at the same size
-  // reproduces it, and greyscale averages the bands.
+  // reproduces it, and greyscale takes the luminance.
   const data = new Float32Array(4 * 4 * 3);
   for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) for (let c = 0; c < 3; c++) data[(y * 4 + x) * 3 + c] = x / 4 + c * 0.05;
   const spec = { inputSize: 4, bands: 3 as const, normalisation: { mean: [0, 0, 0], std: [1, 1, 1] }, evalCrop: 1 };
   const out = prepareImages([{ data, height: 4, width: 4, channels: 3 }], spec);
   out.forEach((v, i) => assert.ok(Math.abs(v - data[i]) < 1e-6));
   const grey = prepareImages([{ data, height: 4, width: 4, channels: 3 }], { ...spec, bands: 1, normalisation: { mean: [0], std: [1] } });
-  for (let x = 0; x < 4; x++) assert.ok(Math.abs(grey[x] - (x / 4 + 0.05)) < 1e-6);
+  for (let x = 0; x < 4; x++) assert.ok(Math.abs(grey[x] - (x / 4 + 0.587 * 0.05 + 0.114 * 0.1)) < 1e-6);
   const u8 = Uint8Array.from(data, (v) => Math.round(v * 255));
   const fromU8 = prepareImages([{ data: u8, height: 4, width: 4, channels: 3 }], spec);
   fromU8.forEach((v, i) => assert.ok(Math.abs(v - data[i]) < 3e-3));

@@ -22,7 +22,7 @@ export interface Normalisation {
 export interface InputSpec {
   /** Network input size in px (square). */
   inputSize: number;
-  /** 3 (colour, as decoded) or 1 (greyscale: mean of the colour bands). */
+  /** 3 (colour, as decoded) or 1 (greyscale: luminance of the colour bands). */
   bands: 1 | 3;
   normalisation: Normalisation;
   /**
@@ -47,8 +47,8 @@ export interface AffineMap {
 
 /**
  * Resample `src` into `out` ([size, size, bands]) through `map`, bilinear, mirroring at the
- * borders (so rotations bring in sky, not black corners). Converts bands (3 → 1 by the band
- * mean, 1 → 3 by copying) and applies the normalisation.
+ * borders (so rotations bring in sky, not black corners). Converts bands (3 → 1 by
+ * luminance, as the image reader does; 1 → 3 by copying) and applies the normalisation.
  */
 export function resampleInto(
   src: ImageLike,
@@ -90,9 +90,9 @@ export function resampleInto(
       if (bands === C) {
         for (let b = 0; b < bands; b++) out[o + b] = (px[b] - norm.mean[b]) / norm.std[b];
       } else if (bands === 1) {
-        let s = 0;
-        for (let c = 0; c < C; c++) s += px[c];
-        out[o] = (s / C - norm.mean[0]) / norm.std[0];
+        // Same luminance weights as the image reader's greyscale conversion.
+        const lum = C === 3 ? 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2] : px[0];
+        out[o] = (lum - norm.mean[0]) / norm.std[0];
       } else {
         for (let b = 0; b < bands; b++) out[o + b] = (px[0] - norm.mean[b]) / norm.std[b];
       }

@@ -11,7 +11,7 @@
  * questions need no explicit mask. The multinomial coefficient does not depend on the
  * network but is kept so the loss is a true negative log-likelihood (comparable across runs).
  */
-import { tf } from '../models/tf.js';
+import { tf } from '../engine/index.js';
 import type { Schema } from '../schema/index.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -44,6 +44,25 @@ function stirlingSeries(z: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * log(1 + u) for u ≥ 0, accurate for small u. The wasm backend computes tf.log1p as
+ * log(1 + u), which loses ~1e-5 relative for u ~ 0.01; here small u use the series
+ * log1p(u) = 2·atanh(s) = 2(s + s³/3 + s⁵/5 + …), s = u / (2 + u) ≤ 0.2 (9 terms: < 1e-12).
+ * Both branches stay finite for u ≥ 0, so blending them leaves a clean gradient.
+ */
+function log1pNonNegative(u: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const s = tf.div(u, tf.add(u, 2));
+    const s2 = tf.square(s);
+    let series = tf.scalar(1 / 17);
+    for (let k = 7; k >= 0; k--) series = tf.add(1 / (2 * k + 1), tf.mul(s2, series));
+    const small = tf.mul(tf.mul(s, 2), series);
+    // Blend with a 0/1 step (comparison ops have no gradient in tfjs; Step's is zero).
+    const useSmall = tf.step(tf.sub(0.5, u));
+    return tf.add(tf.mul(useSmall, small), tf.mul(tf.sub(1, useSmall), tf.log(tf.add(u, 1))));
+  });
+}
+
+/**
  * log Γ(x + n) − log Γ(x) for x > 0, n ≥ 0, as differentiable ops.
  *
  * Evaluating the two log-gammas separately loses ~1e-4 to float32 cancellation when x is
@@ -55,9 +74,9 @@ export function lgammaRatio(x: tf.Tensor, n: tf.Tensor): tf.Tensor {
     const z = tf.add(x, SHIFT);
     const w = tf.add(z, n);
     // (w−½)log w − w − (z−½)log z + z = (z−½)·log1p(n/z) + n·(log w − 1)
-    let out = tf.add(tf.mul(tf.sub(z, 0.5), tf.log1p(tf.div(n, z))), tf.mul(n, tf.sub(tf.log(w), 1)));
+    let out = tf.add(tf.mul(tf.sub(z, 0.5), log1pNonNegative(tf.div(n, z))), tf.mul(n, tf.sub(tf.log(w), 1)));
     out = tf.add(out, tf.sub(stirlingSeries(w), stirlingSeries(z)));
-    for (let i = 0; i < SHIFT; i++) out = tf.sub(out, tf.log1p(tf.div(n, i === 0 ? x : tf.add(x, i))));
+    for (let i = 0; i < SHIFT; i++) out = tf.sub(out, log1pNonNegative(tf.div(n, i === 0 ? x : tf.add(x, i))));
     return out;
   });
 }
