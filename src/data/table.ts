@@ -6,7 +6,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { parse, type CastingContext } from 'csv-parse';
+import { parse } from 'csv-parse';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import { CatalogError } from '../errors.js';
@@ -86,18 +86,38 @@ function needsQuotes(s: string): boolean {
   return typeCell(s, false) !== s || /[",\r\n]/.test(s) || s !== s.trim();
 }
 
+/**
+ * Which fields of one raw CSV record were quoted. csv-parse can report this per cell through
+ * `cast`, but that costs ~20× the parse itself, so records are scanned here instead — and
+ * only those that contain a quote character at all.
+ */
+function quotedFields(raw: string, n: number): boolean[] {
+  const flags = new Array<boolean>(n).fill(false);
+  let field = 0, inQuote = false, atStart = true;
+  for (let i = 0; i < raw.length && field < n; i++) {
+    const ch = raw[i];
+    if (inQuote) {
+      if (ch === '"') {
+        if (raw[i + 1] === '"') i++;
+        else inQuote = false;
+      }
+    } else if (ch === ',') {
+      field++;
+      atStart = true;
+      continue;
+    } else if (ch === '"' && atStart) {
+      flags[field] = true;
+      inQuote = true;
+    }
+    atStart = false;
+  }
+  return flags;
+}
+
 async function openCsv(path: string, raw: Set<string>): Promise<TableStream> {
   const source = createReadStream(path);
-  const parser = source.pipe(
-    parse({
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: false,
-      // Keep the raw text and whether it was quoted; typing happens below, per column.
-      cast: (value: string, ctx: CastingContext) => ({ value, quoted: ctx.quoting }),
-    }),
-  );
-  const iter: AsyncIterator<{ value: string; quoted: boolean }[]> = parser[Symbol.asyncIterator]();
+  const parser = source.pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: false, raw: true }));
+  const iter: AsyncIterator<{ record: string[]; raw: string }> = parser[Symbol.asyncIterator]();
   const wrap = (e: unknown): CatalogError => {
     if (e instanceof CatalogError) return e;
     const err = e as NodeJS.ErrnoException & { lines?: number };
@@ -105,14 +125,14 @@ async function openCsv(path: string, raw: Set<string>): Promise<TableStream> {
     const where = err.lines ? ` (line ${err.lines})` : '';
     return new CatalogError(`${path}: malformed CSV${where}: ${err.message}`);
   };
-  let first: IteratorResult<{ value: string; quoted: boolean }[]>;
+  let first: IteratorResult<{ record: string[]; raw: string }>;
   try {
     first = await iter.next();
   } catch (e) {
     throw wrap(e);
   }
   if (first.done) throw new CatalogError(`${path}: empty file (a header row is required)`);
-  const columns = first.value.map((c) => c.value.trim());
+  const columns = first.value.record.map((c) => c.trim());
   const seen = new Map<string, number>();
   columns.forEach((c, i) => {
     if (c === '') throw new CatalogError(`${path}: header column ${i + 1} has an empty name`);
@@ -120,16 +140,19 @@ async function openCsv(path: string, raw: Set<string>): Promise<TableStream> {
     seen.set(c, i);
   });
   const keepRaw = columns.map((c) => raw.has(c));
+  const n = columns.length;
   async function* rows(): AsyncGenerator<Record<string, Cell>> {
     try {
       for (;;) {
         const next = await iter.next();
         if (next.done) return;
+        const { record, raw: text } = next.value;
+        const quoted = text.includes('"') ? quotedFields(text, n) : null;
         const row: Record<string, Cell> = {};
-        const rec = next.value;
-        for (let i = 0; i < columns.length; i++) {
-          const c = rec[i];
-          row[columns[i]] = keepRaw[i] ? (c.value === '' && !c.quoted ? null : c.value) : typeCell(c.value, c.quoted);
+        for (let i = 0; i < n; i++) {
+          const v = record[i];
+          const q = quoted !== null && quoted[i];
+          row[columns[i]] = keepRaw[i] ? (v === '' && !q ? null : v) : typeCell(v, q);
         }
         yield row;
       }
