@@ -20,11 +20,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   type Info,
-  concat,
   conv2d,
   depthToSpace,
+  matMul,
+  pad,
   release,
   slice,
+  swapBatchChannels,
   transpose,
   view,
   zeros,
@@ -74,7 +76,7 @@ export function conv2dBackpropFilter(
 ): Info {
   checkFormat('Conv2DBackpropFilter', attrs.dataFormat);
   const info = convInfo(x.shape, filterShape, attrs);
-  const [, h, w] = x.shape;
+  const [b, h, w] = x.shape;
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, inChannels: c, outChannels: co } = info;
   const { top, left } = info.padInfo;
@@ -83,7 +85,16 @@ export function conv2dBackpropFilter(
   const bottom = kh - 1 + (oh - 1) * sh + 1 - h - top;
   const right = kw - 1 + (ow - 1) * sw + 1 - w - left;
 
-  const xT = transpose(backend, x, [3, 1, 2, 0]); // [C, H, W, B]
+  if (kh === 1 && kw === 1) {
+    // A 1×1 filter gradient is one GEMM, xᵀ·dy, over the input pixels the conv sampled.
+    const xs = samplePixels(backend, x, oh, ow, sh, sw, top, left); // [N, C]
+    const xsT = transpose(backend, xs, [1, 0]); // [C, N]
+    if (xs.dataId !== x.dataId) release(backend, xs);
+    const g = matMul(backend, xsT, view(dy, [b * oh * ow, co])); // [C, CO]
+    release(backend, xsT);
+    return view(g, [1, 1, c, co]);
+  }
+  const xT = swapBatchChannels(backend, x); // [C, H, W, B]
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [OH, OW, B, CO]
   const g = conv2d(backend, xT, dyT, [1, 1], [sh, sw], {
     top,
@@ -99,6 +110,41 @@ export function conv2dBackpropFilter(
   }
   const out = transpose(backend, gc, [1, 2, 0, 3]); // [KH, KW, C, CO]
   release(backend, gc);
+  return out;
+}
+
+/**
+ * The input pixels a 1×1 conv reads, x[b, p·sh − top, q·sw − left, :] (zero outside), as
+ * [B·OH·OW, C]. A view of x when it reads every pixel in order.
+ */
+function samplePixels(
+  backend: BackendWasm,
+  x: Info,
+  oh: number,
+  ow: number,
+  sh: number,
+  sw: number,
+  top: number,
+  left: number,
+): Info {
+  const [b, h, w, c] = x.shape;
+  if (sh === 1 && sw === 1 && top === 0 && left === 0 && oh === h && ow === w) {
+    return view(x, [b * h * w, c]);
+  }
+  const out = zeros(backend, [b * oh * ow, c]);
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let n = 0, o = 0; n < b; n++) {
+    for (let p = 0; p < oh; p++) {
+      const i = p * sh - top;
+      for (let q = 0; q < ow; q++, o += c) {
+        const j = q * sw - left;
+        if (i < 0 || i >= h || j < 0 || j >= w) continue;
+        const at = ((n * h + i) * w + j) * c;
+        dst.set(src.subarray(at, at + c), o);
+      }
+    }
+  }
   return out;
 }
 
@@ -153,8 +199,8 @@ function planAxis(inSize: number, outSize: number, k: number, s: number, padBefo
 
 /**
  * dx [B, H, W, C] from dy [B, OH, OW, CO] and filter [KH, KW, C, CO]: one stride-1 forward
- * conv of dy with a combined sub-pixel filter [LH, LW, CO, P·C] (P = phases receiving any
- * gradient), then zero phases, DepthToSpace and a crop when H or W is not a multiple of s.
+ * conv of dy with a combined sub-pixel filter [LH, LW, CO, s²·C], then DepthToSpace and a crop
+ * when H or W is not a multiple of s.
  */
 export function conv2dBackpropInput(
   backend: BackendWasm,
@@ -175,19 +221,24 @@ export function conv2dBackpropInput(
   const ph = planAxis(h, oh, kh, s, info.padInfo.top);
   const pw = planAxis(w, ow, kw, s, info.padInfo.left);
 
-  const phases: Array<[number, number]> = [];
-  for (let rh = 0; rh < s; rh++) {
-    for (let rw = 0; rw < s; rw++) {
-      if (ph.taps[rh] > 0 && pw.taps[rw] > 0) phases.push([rh, rw]);
-    }
+  // Phase p = rh·s + rw owns output channels [p·C, (p+1)·C), the order DepthToSpace expects.
+  // Phases no tap reaches (1×1 stride 2: three of four) get zeros: from zero filter columns,
+  // or, when a single phase is live, by padding the channels of its conv output instead.
+  const live: number[] = [];
+  for (let p = 0; p < s * s; p++) {
+    if (ph.taps[Math.floor(p / s)] > 0 && pw.taps[p % s] > 0) live.push(p);
   }
-  const nOut = phases.length * c;
+  const single = live.length === 1 && s > 1;
+  const blocks = single ? live : Array.from({ length: s * s }, (_, p) => p);
+  const nOut = blocks.length * c;
   const fc = backend.makeOutput([ph.window, pw.window, co, nOut], 'float32');
   // Views must be taken after every allocation: a heap growth detaches earlier views.
   const src = backend.typedArrayFromHeap(filter) as Float32Array;
   const dst = backend.typedArrayFromHeap(fc) as Float32Array;
   dst.fill(0);
-  phases.forEach(([rh, rw], p) => {
+  blocks.forEach((p, slot) => {
+    const rh = Math.floor(p / s);
+    const rw = p % s;
     for (let jh = 0; jh < ph.taps[rh]; jh++) {
       const fh = ph.first[rh] + s * jh; // filter row
       const th = ph.offset[rh] + ph.taps[rh] - 1 - jh; // window row (taps reversed)
@@ -196,7 +247,7 @@ export function conv2dBackpropInput(
         const tw = pw.offset[rw] + pw.taps[rw] - 1 - jw;
         for (let ci = 0; ci < c; ci++) {
           const srcBase = ((fh * kw + fw) * c + ci) * co;
-          const dstBase = (th * pw.window + tw) * co * nOut + p * c + ci;
+          const dstBase = (th * pw.window + tw) * co * nOut + slot * c + ci;
           for (let o = 0; o < co; o++) dst[dstBase + o * nOut] = src[srcBase + o];
         }
       }
@@ -208,32 +259,14 @@ export function conv2dBackpropInput(
     bottom: ph.padAfter,
     left: pw.padBefore,
     right: pw.padAfter,
-  }); // [B, QH', QW', P·C]
+  }); // [B, QH', QW', nOut]
   release(backend, fc);
   if (s === 1) return crop(backend, y, [b, h, w, c]);
-
-  if (phases.length < s * s) {
-    // Phases no filter tap reaches (e.g. 1×1 stride 2) get zeros.
-    const [, qh, qw] = y.shape;
-    const parts: Info[] = [];
-    const z = zeros(backend, [b * qh * qw, c]);
-    const y2 = view(y, [b * qh * qw, nOut]);
-    const pieces: Info[] = [];
-    for (let rh = 0, p = 0; rh < s; rh++) {
-      for (let rw = 0; rw < s; rw++) {
-        if (p < phases.length && phases[p][0] === rh && phases[p][1] === rw) {
-          const piece = phases.length === 1 ? y2 : slice(backend, y2, [0, p * c], [b * qh * qw, c]);
-          if (piece !== y2) pieces.push(piece);
-          parts.push(piece);
-          p++;
-        } else {
-          parts.push(z);
-        }
-      }
-    }
-    const full = concat(backend, parts, 1);
-    release(backend, y, z, ...pieces);
-    y = view(full, [b, qh, qw, s * s * c]);
+  if (single) {
+    const p = live[0];
+    const padded = pad(backend, y, [[0, 0], [0, 0], [0, 0], [p * c, (s * s - 1 - p) * c]]);
+    release(backend, y);
+    y = padded;
   }
   const d = depthToSpace(backend, y, s);
   release(backend, y);
