@@ -1,24 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { GalmorphError } from '../errors.js';
-import { getSchema, schemaNames } from '../schema/index.js';
+import * as schema from './commands/schema.js';
+import * as simulate from './commands/simulate.js';
 
-/** Build the command tree. Each command's action calls one exported library function. */
+/** Command modules, each registering its commands; every action calls one library function. */
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate];
+
+/** Build the command tree. */
 export function buildProgram(): Command {
   const program = new Command('galmorph')
     .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-
-  program
-    .command('schema')
-    .description('print a decision-tree schema (built-in name or JSON path) as JSON')
-    .argument('[name]', `built-in schema (${schemaNames().join(', ')}) or path to a .json schema`, 'decals-dr5')
-    .action((name: string) => {
-      const s = getSchema(name);
-      const out = { name: s.name, description: s.description, questions: s.questions.map((q) => ({ name: q.name, answers: q.answers, askedIf: q.askedIf })) };
-      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    });
-
+  for (const c of COMMANDS) c.register(program);
   return program;
 }
 

@@ -1,2 +1,3 @@
 export * from './schema.js';
 export * from './builtin.js';
+export * from './summary.js';
