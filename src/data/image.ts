@@ -8,6 +8,7 @@
  *   finite pixels, then y = asinh(max(0, (v − lo)/(hi − lo)) / Q) / asinh(1 / Q), capped at 1
  *   (Q = `softening`). This is the Lupton-style asinh stretch survey JPEGs are rendered with:
  *   sky near 0, faint structure lifted, cores compressed toward 1. NaN/±inf pixels → 0.
+ * - Greyscale (`channels: 1`) is the mean of the colour channels / FITS bands (Zoobot's choice).
  * - Rows are top row first for every format (FITS rows are flipped on read, see fits.ts).
  */
 import { readFile } from 'node:fs/promises';
@@ -40,7 +41,8 @@ export interface ReadImageOptions {
   /** Resize to `size × size` px (aspect not kept: cutouts are square). @default undefined (native size) */
   size?: number;
   /**
-   * Output channels: 1 = greyscale (luminance for RGB, band mean for FITS), 3 = RGB
+   * Output channels: 1 = greyscale (mean of R, G, B — as Zoobot greys colour images — or of
+   * the FITS bands), 3 = RGB
    * (greyscale replicated). @default the image's own (1 for greyscale, 3 for colour, one per FITS band)
    */
   channels?: 1 | 3;
@@ -93,23 +95,23 @@ async function decodeRaster(buf: Buffer, path: string, opts: ReadImageOptions): 
     const target = opts.channels ?? (grey ? 1 : 3);
     let img = sharp(buf).flatten({ background: '#000000' });
     if (opts.size !== undefined) img = img.resize(opts.size, opts.size, { fit: 'fill' });
-    img = target === 1 ? img.greyscale() : img.toColourspace('srgb');
+    img = img.toColourspace(grey ? 'b-w' : 'srgb');
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     const n = info.width * info.height;
-    // 16-bit inputs come out as 16-bit samples: tell by the byte count, not by format.
-    const wide = data.length === n * info.channels * 2;
-    const values = wide ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) : data;
-    const max = wide ? 65535 : 255;
-    const out = new Float32Array(n * target);
     const c = info.channels;
+    // 16-bit inputs may come out as 16-bit samples: tell by the byte count, not by format.
+    const wide = data.length === n * c * 2;
+    const values = wide ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) : data;
+    const scale = 1 / (wide ? 65535 : 255);
+    const out = new Float32Array(n * target);
     for (let i = 0; i < n; i++) {
       if (target === c) {
-        for (let k = 0; k < c; k++) out[i * c + k] = values[i * c + k] / max;
+        for (let k = 0; k < c; k++) out[i * c + k] = values[i * c + k] * scale;
       } else if (target === 1) {
-        out[i] = (0.299 * values[i * c] + 0.587 * values[i * c + 1] + 0.114 * values[i * c + 2]) / max;
+        // Band mean, as Zoobot greys its colour images and as FITS bands are combined.
+        out[i] = ((values[i * c] + values[i * c + 1] + values[i * c + 2]) / 3) * scale;
       } else {
-        const v = values[i * c] / max;
-        out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = v;
+        out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = values[i * c] * scale;
       }
     }
     return { data: out, height: info.height, width: info.width, channels: target };
@@ -238,6 +240,8 @@ export async function writePng(path: string, rgb: Uint8Array, width: number, hei
   if (rgb.length !== width * height * channels) {
     throw new OptionError(`writePng ${path}: got ${rgb.length} bytes, expected ${width}×${height}×${channels} = ${width * height * channels}`);
   }
-  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width, height, channels } }).png().toBuffer();
+  let img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width, height, channels } });
+  if (channels === 1) img = img.toColourspace('b-w'); // otherwise sharp writes 1-channel input as RGB
+  const png = await img.png().toBuffer();
   await writeFileAtomic(path, png);
 }
