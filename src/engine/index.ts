@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
 import { EngineError } from './errors.js';
+import { maxPoolGradConfig } from './pool_backprop.js';
 
 export { tf, tfl };
 export { EngineError } from './errors.js';
@@ -47,8 +48,12 @@ export interface EngineInfo {
   threads: number;
 }
 
-/** Project kernels for the wasm backend, replacing missing or slow built-ins. */
-const WASM_KERNELS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig];
+/** Project kernels for the wasm backend, replacing missing, slow or wrong built-ins. */
+const WASM_KERNELS: tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig, // missing
+  conv2dBackpropInputConfig, // built-in is scalar code, 2–4 GFLOP/s
+  maxPoolGradConfig, // built-in drops the gradient of all-negative windows
+];
 
 let pending: { key: string; info: Promise<EngineInfo> } | undefined;
 let wasmConfigured = false;
