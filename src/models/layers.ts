@@ -3,7 +3,7 @@
  * so saved models load wherever this module has been imported.
  */
 import { tf, tfl } from '../engine/index.js';
-import { CONCENTRATION_MIN, CONCENTRATION_RANGE } from '../train/loss.js';
+import { mix } from '../train/random.js';
 
 type Kwargs = Record<string, unknown>;
 
@@ -11,12 +11,21 @@ function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(inputs) ? inputs[0] : inputs;
 }
 
+/** Smallest concentration the head can emit, and the width of its range: α ∈ (1, 101), as in Zoobot. */
+export const CONCENTRATION_MIN = 1;
+export const CONCENTRATION_RANGE = 100;
+
+/** Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x). */
+export function toConcentrations(logits: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, tf.sigmoid(logits))));
+}
+
 /** Zoobot head activation: concentrations 1 + 100·sigmoid(x), always in (1, 101). */
 export class Concentration extends tfl.layers.Layer {
   static readonly className = 'GalmorphConcentration';
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, tf.sigmoid(single(inputs)))));
+    return toConcentrations(single(inputs));
   }
 }
 
@@ -56,7 +65,7 @@ export class SeededDropout extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     const x = single(inputs);
     if (!kwargs['training'] || this.rate <= 0) return tf.clone(x);
-    const seed = this.streamSeed === 0 ? Math.floor(Math.random() * 2 ** 31) : mixSeed(this.streamSeed, this.calls++);
+    const seed = this.streamSeed === 0 ? Math.floor(Math.random() * 2 ** 31) : mix(this.streamSeed, this.calls++) >>> 1;
     return tf.tidy(() => {
       const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), this.rate), 'float32');
       return tf.mul(x, tf.mul(keep, 1 / (1 - this.rate)));
@@ -66,14 +75,6 @@ export class SeededDropout extends tfl.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate };
   }
-}
-
-/** A 31-bit seed from a stream seed and a counter (splitmix-style avalanche). */
-function mixSeed(seed: number, k: number): number {
-  let h = (seed ^ Math.imul(k + 1, 0x9e3779b9)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 1;
 }
 
 tf.serialization.registerClass(Concentration);

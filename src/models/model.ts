@@ -9,6 +9,7 @@
  */
 import { tf, tfl } from '../engine/index.js';
 import { Concentration, SeededDropout } from './layers.js';
+import { BatchNorm } from './batchnorm.js';
 import { getArchitecture, type ArchitectureSpec } from './architectures.js';
 import { identityNormalisation, type InputSpec } from './preprocess.js';
 import { createSchema, type Schema, type SchemaSpec } from '../schema/index.js';
@@ -83,8 +84,7 @@ export function buildNetwork(config: ModelConfig, seed: number): tfl.LayersModel
   let layerSeed = (seed >>> 0) * 1000;
   const he = () => tfl.initializers.heNormal({ seed: ++layerSeed });
   const act = (name: string) => tfl.layers.activation({ activation: arch.activation === 'swish' ? 'swish' : 'relu', name });
-  const bn = (name: string, zero = false) =>
-    tfl.layers.batchNormalization({ name, momentum: 0.99, epsilon: 1e-3, gammaInitializer: zero ? 'zeros' : 'ones' });
+  const bn = (name: string, zeroGamma = false) => new BatchNorm({ name, momentum: 0.9, epsilon: 1e-3, zeroGamma });
   const conv = (name: string, filters: number, kernel: 1 | 3, stride: number) =>
     tfl.layers.conv2d({ name, filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: he() });
   const call = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor;

@@ -2,7 +2,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initEngine } from '../engine/index.js';
 import { createSchema, getSchema } from '../schema/index.js';
-import { dirichletMultinomialNll, expectedFractions, lgamma, lgammaRatio, toConcentrations, treeLoss } from './loss.js';
+import { dirichletMultinomialNll, expectedFractions, lgamma, lgammaRatio, treeLoss } from './loss.js';
+import { toConcentrations } from '../models/layers.js';
 
 
 /** Independent float64 log Γ: Lanczos approximation (g = 7, n = 9) with reflection. */

@@ -81,15 +81,6 @@ export function lgammaRatio(x: tf.Tensor, n: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Smallest and largest concentration the head can emit: α ∈ (1, 101), as in Zoobot. */
-export const CONCENTRATION_MIN = 1;
-export const CONCENTRATION_RANGE = 100;
-
-/** Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x). */
-export function toConcentrations(logits: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, tf.sigmoid(logits))));
-}
-
 /** [nAnswers, nQuestions] 0/1 matrix: column q sums the answers of question q. */
 function segmentMatrix(schema: Schema): tf.Tensor2D {
   const m = new Float32Array(schema.nAnswers * schema.questions.length);
