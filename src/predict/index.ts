@@ -1,0 +1,11 @@
+/** Survey-scale prediction and representation: sharded, streaming, resumable. See README.md. */
+export { predictSurvey, predictionColumns, type PredictOptions } from './predict.js';
+export { embedSurvey, type EmbedOptions, type EmbedResult, type EmbedPcaOption } from './embed.js';
+export type { SurveyOptions, SurveyResult } from './survey.js';
+export { parseShard, shardRange, type Shard } from './shard.js';
+export type { InputOptions } from './inputs.js';
+export {
+  fitPcaFromFiles, loadPca, savePca, applyPca, featureColumn, pcaColumn, CovarianceAccumulator, symmetricEigen,
+  type PcaModel, type PcaFitOptions,
+} from './pca.js';
+export { summariseConcentrations } from './uncertainty.js';

@@ -1,0 +1,144 @@
+/**
+ * From Dirichlet concentrations to vote fractions with uncertainties, and the MC-dropout head
+ * whose masks are keyed by galaxy id.
+ *
+ * For one galaxy, question q and MC pass p the network gives concentrations α_p over the
+ * answers of q; with A_p = Σ_a α_pa the Dirichlet has mean m_pa = α_pa / A_p and variance
+ * v_pa = m_pa (1 − m_pa) / (A_p + 1). The P passes form an equal-weight mixture, so by the
+ * law of total variance
+ *
+ *   fraction_a     = (1/P) Σ_p m_pa
+ *   fraction_std_a = sqrt( (1/P) Σ_p v_pa  +  (1/P) Σ_p (m_pa − fraction_a)² )
+ *                          └ Dirichlet spread ┘  └ spread across MC passes ┘
+ *   concentration_a = (1/P) Σ_p α_pa
+ *
+ * `fraction_std` is the standard deviation of the probability that a volunteer picks the
+ * answer, under the predicted distribution; it does not include the binomial noise of a
+ * finite number of volunteers (see calibration.ts for that).
+ */
+import { tf } from '../engine/index.js';
+import type { GalaxyModel } from '../models/index.js';
+import type { Schema } from '../schema/index.js';
+
+/**
+ * Summarise MC-dropout concentrations for `n` galaxies.
+ * @param alpha `[passes, n, nAnswers]` row-major
+ * @returns `[n, 3 · nAnswers]` row-major: per galaxy all fractions, then all stds, then all
+ *   mean concentrations, each block in `schema.answerColumns` order
+ */
+export function summariseConcentrations(schema: Schema, alpha: Float32Array, passes: number, n: number): Float64Array {
+  const A = schema.nAnswers;
+  const out = new Float64Array(n * 3 * A);
+  const m = new Float64Array(passes);
+  for (let i = 0; i < n; i++) {
+    const row = i * 3 * A;
+    for (const q of schema.questions) {
+      const totals = new Float64Array(passes);
+      for (let p = 0; p < passes; p++) {
+        let s = 0;
+        for (let a = q.start; a < q.end; a++) s += alpha[(p * n + i) * A + a];
+        totals[p] = s;
+      }
+      for (let a = q.start; a < q.end; a++) {
+        let mean = 0, dirichletVar = 0, conc = 0;
+        for (let p = 0; p < passes; p++) {
+          const al = alpha[(p * n + i) * A + a];
+          m[p] = al / totals[p];
+          mean += m[p];
+          dirichletVar += (m[p] * (1 - m[p])) / (totals[p] + 1);
+          conc += al;
+        }
+        mean /= passes;
+        let passVar = 0;
+        for (let p = 0; p < passes; p++) passVar += (m[p] - mean) ** 2;
+        out[row + a] = mean;
+        out[row + A + a] = Math.sqrt(dirichletVar / passes + passVar / passes);
+        out[row + 2 * A + a] = conc / passes;
+      }
+    }
+  }
+  return out;
+}
+
+/** 32-bit FNV-1a of a string: the per-galaxy key of its dropout masks. */
+export function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Mulberry32: a tiny, fast, well-mixed 32-bit generator → floats in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Inverted-dropout masks `[passes, n, dim]`: entry kept (scaled by 1/(1 − rate)) or zeroed.
+ * Galaxy i's masks depend only on (seed, ids[i], pass) — never on its batch, shard or
+ * position — so a galaxy gets the same MC-dropout prediction however a survey is split,
+ * batched or resumed.
+ */
+export function dropoutMasks(ids: readonly string[], passes: number, dim: number, rate: number, seed: number): Float32Array {
+  const n = ids.length;
+  const out = new Float32Array(passes * n * dim);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) {
+    const key = hashId(ids[i]);
+    for (let p = 0; p < passes; p++) {
+      const rand = mulberry32(Math.imul(key ^ Math.imul(seed + 1, 0x9e3779b9), 0x85ebca6b) ^ Math.imul(p + 1, 0xc2b2ae35));
+      const o = (p * n + i) * dim;
+      for (let d = 0; d < dim; d++) out[o + d] = rand() >= rate ? keep : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Representations and MC-dropout concentrations for one batch of prepared images, in one
+ * encoder pass: the head runs on all `passes` masked copies of the batch at once
+ * (`[passes · n, dim]`), so extra passes cost one small matrix product, not extra forwards.
+ * With `passes = 1` the head runs deterministically (no dropout).
+ * @param images `[n, size, size, bands]` prepared tensor (not disposed here)
+ * @returns representations `[n, dim]` and, unless `passes = 0`, concentrations `[passes, n, nAnswers]`
+ */
+export async function forwardBatch(
+  model: GalaxyModel,
+  images: tf.Tensor4D,
+  ids: readonly string[],
+  passes: number,
+  seed: number,
+): Promise<{ representation: Float32Array; alpha: Float32Array | null }> {
+  const n = ids.length;
+  const dim = model.config.representationDim;
+  const rate = model.dropout.rate;
+  const rep = model.represent(images);
+  let alphaT: tf.Tensor | null = null;
+  if (passes > 0) {
+    const dense = model.net.getLayer('head_dense');
+    const conc = model.net.getLayer('concentrations');
+    alphaT = tf.tidy(() => {
+      let x: tf.Tensor = rep;
+      if (passes > 1 && rate > 0) {
+        const masks = tf.tensor3d(dropoutMasks(ids, passes, dim, rate, seed), [passes, n, dim]);
+        x = tf.reshape(tf.mul(masks, tf.expandDims(rep, 0)), [passes * n, dim]);
+      } else if (passes > 1) {
+        x = tf.tile(rep, [passes, 1]);
+      }
+      return conc.apply(dense.apply(x)) as tf.Tensor;
+    });
+  }
+  const representation = (await rep.data()) as Float32Array;
+  const alpha = alphaT ? ((await alphaT.data()) as Float32Array) : null;
+  tf.dispose([rep, ...(alphaT ? [alphaT] : [])]);
+  return { representation, alpha };
+}
