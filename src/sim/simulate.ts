@@ -1,0 +1,123 @@
+/**
+ * One simulated catalogue entry end to end: truth → survey rendering → colour image →
+ * volunteer votes, flattened into a catalogue row (GZ column names at the file edge).
+ */
+import { getSchema, type Schema } from '../schema/index.js';
+import { renderGalaxy, type Rendered } from './render.js';
+import { toRgb } from './rgb.js';
+import { getSurvey, type SurveyName } from './surveys.js';
+import { sampleTruth, type GalaxyTruth } from './truth.js';
+import { ringLabel, visibleTags } from './visibility.js';
+import { simulateVotes, type SimulatedVotes } from './votes.js';
+
+/** Options of {@link simulateGalaxy}. */
+export interface SimulateGalaxyOptions {
+  /** Simulation seed. */
+  seed: number;
+  /** Survey profile to image the galaxy with. */
+  survey: SurveyName;
+  /** Cutout side, pixels. @default 128 */
+  size?: number;
+}
+
+/** A simulated catalogue entry. */
+export interface SimulatedGalaxy {
+  id: string;
+  /** Catalogue row: truth, visibility, tags, ring label, votes and oracle probabilities. */
+  row: Record<string, string | number | boolean>;
+  /** size·size·3 interleaved 8-bit RGB. */
+  rgb: Uint8Array;
+  /** Per-band images in nanomaggies/pixel (bluest first). */
+  bands: Float32Array[];
+  pixscale_arcsec: number;
+  bandNames: string[];
+}
+
+const round = (x: number, d: number): number => {
+  const k = 10 ** d;
+  return Math.round(x * k) / k;
+};
+
+/** Build the catalogue row of a galaxy (fixed column order, every row has every column). */
+export function catalogueRow(t: GalaxyTruth, r: Rendered, votes: SimulatedVotes, schema: Schema, surveyName: string): Record<string, string | number | boolean> {
+  const v = r.visibility;
+  const row: Record<string, string | number | boolean> = {
+    id: t.id,
+    ra: round(t.ra, 6),
+    dec: round(t.dec, 6),
+    survey: surveyName,
+    pixscale_arcsec: round(r.pixscale_arcsec, 5),
+    fov_arcsec: round(t.fovArcsec, 3),
+    psf_fwhm_arcsec: round(v.psfFwhmArcsec, 3),
+    morph_type: t.morphType,
+    hubble_stage: t.hubbleStage,
+    redshift: round(t.redshift, 5),
+    mag_r: round(t.magR, 3),
+    abs_mag_r: round(t.absMagR, 3),
+    g_r: round(t.gr, 3),
+    r50_arcsec: round(t.r50Arcsec, 3),
+    mu50_mag_per_arcsec2: round(v.mu50, 3),
+    axis_ratio: round(t.axisRatio, 3),
+    position_angle_deg: round(t.positionAngleDeg, 2),
+    inclination_deg: round(t.inclinationDeg, 2),
+    bulge_fraction: round(t.bulge?.fraction ?? 0, 4),
+    bulge_sersic_n: t.bulge?.n ?? 0,
+    bulge_re_arcsec: round(t.bulge?.reArcsec ?? 0, 3),
+    bulge_shape: t.bulgeShape,
+    disk_scale_arcsec: round(t.disk?.scaleArcsec ?? 0, 3),
+    bar_strength: round(t.bar?.strength ?? 0, 3),
+    bar_length_arcsec: round(t.bar?.lengthArcsec ?? 0, 3),
+    arm_count: t.arms?.count ?? 0,
+    pitch_angle_deg: round(t.arms?.pitchDeg ?? 0, 2),
+    ring_type: t.ring?.type ?? 'none',
+    ring_radius_arcsec: round(t.ring?.radiusArcsec ?? 0, 3),
+    dust_tau: round(t.dust?.tau ?? 0, 3),
+    merger_state: t.mergerState,
+    n_companions: t.companions.length,
+    n_tidal_features: t.tails.length + t.shells.length,
+    n_clumps: t.clumps.length,
+    lens_theta_e_arcsec: round(t.lens?.thetaEArcsec ?? 0, 3),
+    n_stars: t.stars.length,
+    artifacts: r.conditions.artifacts.map((a) => a.kind).join(','),
+    vis_snr: round(v.snr, 2),
+    vis_resolution: round(v.resolution, 3),
+    vis_detail: round(v.detail, 3),
+    vis_arms: round(v.arms, 3),
+    vis_bar: round(v.bar, 3),
+    vis_ring: round(v.ring, 3),
+    vis_tidal: round(v.tidal, 3),
+    vis_artifact: round(v.artifact, 3),
+    ring: ringLabel(t, v),
+    tags: visibleTags(t, v).join(','),
+    volunteers: votes.volunteers,
+  };
+  for (let i = 0; i < schema.nAnswers; i++) row[schema.answerColumns[i]] = votes.counts[i];
+  for (const q of schema.questions) {
+    let s = 0;
+    for (let i = q.start; i < q.end; i++) s += votes.counts[i];
+    row[`${q.name}_total`] = s;
+  }
+  for (let i = 0; i < schema.nAnswers; i++) row[`oracle_${schema.answerColumns[i]}`] = round(votes.oracle[i], 5);
+  return row;
+}
+
+/**
+ * Simulate catalogue entry `index`: sample its truth, image it in a survey, make the colour
+ * cutout and the volunteers' votes (GZ DECaLS DR5 tree). Deterministic in (index, seed,
+ * survey, size); the id and truth are the same in every survey.
+ */
+export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): SimulatedGalaxy {
+  const survey = getSurvey(opts.survey);
+  const schema = getSchema('decals-dr5');
+  const truth = sampleTruth(index, opts.seed);
+  const r = renderGalaxy(truth, survey, { size: opts.size ?? 128, seed: opts.seed });
+  const votes = simulateVotes(truth, r.visibility, schema, opts.seed);
+  return {
+    id: truth.id,
+    row: catalogueRow(truth, r, votes, schema, survey.name),
+    rgb: toRgb(r, survey),
+    bands: r.bands,
+    pixscale_arcsec: r.pixscale_arcsec,
+    bandNames: r.bandNames,
+  };
+}

@@ -1,0 +1,828 @@
+/**
+ * The simulated galaxy population: latent physical parameters of one catalogue entry.
+ *
+ * `sampleTruth(index, seed)` depends only on its arguments, so the same galaxy can be rendered
+ * in several surveys. Geometry is in arcsec on the sky relative to the target's centre, with
+ * north up and east left; position angles are east of north. Fluxes are fractions of the
+ * target's total r-band flux (catalogue `magR`); companions, lensed arcs and stars carry their
+ * own magnitudes because they are separate objects.
+ */
+import { Rng } from './rng.js';
+import {
+  sersicProfile, compositeRadius, quantiseSersic, distanceModulus, kpcPerArcsec, type ProfilePart,
+} from './profiles.js';
+
+export type MorphType =
+  | 'elliptical' | 'lenticular' | 'spiral' | 'irregular' | 'merger'
+  | 'star' | 'artifact' | 'lens' | 'polar-ring' | 'collisional-ring';
+export type RingType = 'none' | 'inner' | 'outer' | 'polar' | 'collisional';
+export type MergerState = 'none' | 'minor-disturbance' | 'major-disturbance' | 'merger';
+export type BulgeShape = 'none' | 'rounded' | 'boxy';
+
+/** A Sérsic component (bulge, companion). */
+export interface SersicPart {
+  /** r-band flux fraction of the target (bulge) — companions use `magR` instead. */
+  fraction: number;
+  n: number;
+  reArcsec: number;
+  /** Projected axis ratio b/a. */
+  q: number;
+  /** Position angle, deg east of north. */
+  paDeg: number;
+  /** Centre offset, arcsec (x east-left positive to the right of the image, y north/up). */
+  dx: number;
+  dy: number;
+  /** g − r colour of the component, mag. */
+  gr: number;
+}
+
+export interface Companion extends SersicPart {
+  magR: number;
+}
+
+export interface DiskPart {
+  fraction: number;
+  /** Exponential scale length, arcsec. */
+  scaleArcsec: number;
+  /** Intrinsic thickness (edge-on axis ratio). */
+  q0: number;
+  /** Projected axis ratio from the inclination. */
+  q: number;
+  gr: number;
+  /** Lopsided shift of the disk centre, arcsec (irregulars). */
+  dx: number;
+  dy: number;
+}
+
+export interface BarPart {
+  /** 0 none, 0.25–0.55 weak, > 0.55 strong. */
+  strength: number;
+  fraction: number;
+  /** Bar semi-major axis in the disk plane, arcsec. */
+  lengthArcsec: number;
+  /** Bar axis ratio in the disk plane. */
+  q: number;
+  /** Angle of the bar in the disk plane from the line of nodes, deg. */
+  angleDeg: number;
+  /** 2 = elliptical isophotes, up to 4 = boxy. */
+  shapeExp: number;
+  gr: number;
+}
+
+export interface ArmsPart {
+  count: number;
+  pitchDeg: number;
+  fraction: number;
+  flocculent: boolean;
+  /** +1 or −1: winding sense on the sky. */
+  sense: number;
+  /** Radius where arms start (bar end / bulge edge), arcsec in the disk plane. */
+  innerArcsec: number;
+  /** Arm sharpness exponent (higher = narrower arms). */
+  sharpness: number;
+  phaseDeg: number;
+  gr: number;
+}
+
+export interface RingPart {
+  type: RingType;
+  radiusArcsec: number;
+  widthArcsec: number;
+  fraction: number;
+  /** Projected axis ratio and PA of the ring plane. */
+  q: number;
+  paDeg: number;
+  dx: number;
+  dy: number;
+  /** Number of bright knots (collisional rings); 0 for smooth rings. */
+  knots: number;
+  gr: number;
+}
+
+export interface DustPart {
+  /** Peak optical depth in r at the midplane (0 = no lane). */
+  tau: number;
+  /** Lane half-thickness (Gaussian σ), arcsec. */
+  widthArcsec: number;
+  /** Offset of the lane from the major axis (near side of the disk), arcsec. */
+  offsetArcsec: number;
+  /** Radial extent (exponential scale along the major axis), arcsec. */
+  lengthArcsec: number;
+  /** Position angle of the lane, deg east of north. */
+  paDeg: number;
+}
+
+export interface Clump {
+  dx: number;
+  dy: number;
+  sigmaArcsec: number;
+  fraction: number;
+  gr: number;
+}
+
+/** A tidal tail: a curved streak of Gaussian blobs leaving a galaxy. */
+export interface Tail {
+  fraction: number;
+  originDx: number;
+  originDy: number;
+  /** Launch direction, deg east of north. */
+  angleDeg: number;
+  lengthArcsec: number;
+  /** Total bend along the tail, deg. */
+  curlDeg: number;
+  widthArcsec: number;
+  gr: number;
+}
+
+/** A shell: an arc of a thin ring around an elliptical. */
+export interface Shell {
+  fraction: number;
+  radiusArcsec: number;
+  widthArcsec: number;
+  angleDeg: number;
+  spanDeg: number;
+  gr: number;
+}
+
+export interface LensArc {
+  thetaEArcsec: number;
+  magR: number;
+  angleDeg: number;
+  spanDeg: number;
+  widthArcsec: number;
+  /** Flux ratio of the counter-image (0 = none). */
+  counterRatio: number;
+  gr: number;
+}
+
+export interface FieldStar {
+  dx: number;
+  dy: number;
+  magR: number;
+  gr: number;
+}
+
+/** Latent physical parameters of one simulated catalogue entry. */
+export interface GalaxyTruth {
+  id: string;
+  index: number;
+  seed: number;
+  /** Sky position, deg. */
+  ra: number;
+  dec: number;
+  morphType: MorphType;
+  /** Hubble stage of disks: 'Sa' … 'Sd', or '' for non-spirals. */
+  hubbleStage: string;
+  redshift: number;
+  /** Total r magnitude of the target (observed, dust included), AB. */
+  magR: number;
+  absMagR: number;
+  /** Integrated g − r of the target, mag. */
+  gr: number;
+  /** Circularised half-light radius of the target before the PSF, arcsec (0 for stars). */
+  r50Arcsec: number;
+  /** Field of view of the cutout, arcsec (scaled with the galaxy's size, as GZ DECaLS). */
+  fovArcsec: number;
+  /** Position angle of the main body, deg east of north. */
+  positionAngleDeg: number;
+  /** Projected axis ratio of the dominant component. */
+  axisRatio: number;
+  /** Disk inclination, deg (0 = face-on; 0 for objects without a disk). */
+  inclinationDeg: number;
+  /** The target is a point source (a star). */
+  pointSource: boolean;
+  bulge: SersicPart | null;
+  bulgeShape: BulgeShape;
+  disk: DiskPart | null;
+  bar: BarPart | null;
+  arms: ArmsPart | null;
+  ring: RingPart | null;
+  dust: DustPart | null;
+  clumps: Clump[];
+  mergerState: MergerState;
+  companions: Companion[];
+  tails: Tail[];
+  shells: Shell[];
+  lens: LensArc | null;
+  stars: FieldStar[];
+  /** Intrinsic features (what exists, whether or not a survey shows it). */
+  tags: string[];
+}
+
+// ---------------------------------------------------------------------------------------
+
+const MORPH_WEIGHTS: ReadonlyArray<[MorphType, number]> = [
+  ['elliptical', 0.21], ['lenticular', 0.14], ['spiral', 0.495], ['irregular', 0.075], ['merger', 0.055],
+  ['star', 0.008], ['artifact', 0.007], ['lens', 0.004], ['polar-ring', 0.003], ['collisional-ring', 0.003],
+];
+const MORPH_W = MORPH_WEIGHTS.map((m) => m[1]);
+
+/** Schechter luminosity-function parameters (r band, h = 0.7) per population. */
+const LF: Record<'early' | 'late' | 'dwarf', { mStar: number; alpha: number }> = {
+  early: { mStar: -21.4, alpha: -0.7 },
+  late: { mStar: -21.0, alpha: -1.1 },
+  dwarf: { mStar: -19.6, alpha: -1.3 },
+};
+
+export const MAG_BRIGHT = 14.0;
+export const MAG_FAINT = 17.77;
+const Z_MIN = 0.015;
+const Z_MAX = 0.16;
+
+/** Sky patch the catalogue is spread over (deg). */
+const RA0 = 150;
+const RA_SPAN = 10;
+const DEC0 = 0;
+const DEC_SPAN = 10;
+
+/** Catalogue id: stable across surveys. */
+export function galaxyId(seed: number, index: number): string {
+  return `sim-${seed}-${String(index).padStart(7, '0')}`;
+}
+
+const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+const deg = Math.PI / 180;
+
+/** Projected axis ratio of a thick disk (DESIGN §3b). */
+export function diskAxisRatio(inclinationDeg: number, q0: number): number {
+  const c = Math.cos(inclinationDeg * deg);
+  return Math.sqrt(c * c * (1 - q0 * q0) + q0 * q0);
+}
+
+/** K-correction in r (rough, colour dependent): redder galaxies dim faster with z. */
+const kCorrection = (z: number, red: boolean): number => z * (red ? 1.1 : 0.4);
+
+const PHI_MAX = new Map<string, number>();
+const M_LO = -24;
+const M_HI = -15;
+
+/** Schechter function in magnitudes (unnormalised). */
+function schechter(M: number, mStar: number, alpha: number): number {
+  const x = Math.pow(10, 0.4 * (mStar - M));
+  return Math.pow(x, alpha + 1) * Math.exp(-x);
+}
+
+/**
+ * Sample (z, M_r, m_r) for a Schechter population under the flux limit: p(z, M) ∝ z² φ(M)
+ * (Euclidean volume element, fine for z < 0.16) restricted to MAG_BRIGHT ≤ m ≤ MAG_FAINT,
+ * by rejection.
+ */
+function sampleDistance(rng: Rng, pop: keyof typeof LF): { z: number; absMag: number; mag: number } {
+  const { mStar, alpha } = LF[pop];
+  const red = pop === 'early';
+  let pmax = PHI_MAX.get(pop);
+  if (pmax === undefined) {
+    pmax = 0;
+    for (let M = M_LO; M <= M_HI; M += 0.01) pmax = Math.max(pmax, schechter(M, mStar, alpha));
+    PHI_MAX.set(pop, pmax);
+  }
+  for (let tries = 0; tries < 100000; tries++) {
+    const z = Math.cbrt(Z_MIN ** 3 + rng.float() * (Z_MAX ** 3 - Z_MIN ** 3));
+    const M = rng.uniform(M_LO, M_HI);
+    const m = M + distanceModulus(z) + kCorrection(z, red);
+    if (m < MAG_BRIGHT || m > MAG_FAINT) continue;
+    if (rng.float() * pmax <= schechter(M, mStar, alpha)) return { z, absMag: M, mag: m };
+  }
+  return { z: 0.08, absMag: -21, mag: 17.2 };
+}
+
+/** Half-light radius in kpc from size–luminosity relations (Shen et al. 2003-like). */
+function sizeKpc(rng: Rng, absMag: number, kind: 'early' | 'late' | 'dwarf'): number {
+  if (kind === 'early') return rng.logNormal(3.6 * Math.pow(10, -0.4 * 0.6 * (absMag + 21)), 0.3);
+  if (kind === 'late') return rng.logNormal(5.0 * Math.pow(10, -0.4 * 0.3 * (absMag + 21)), 0.3);
+  return rng.logNormal(3.5 * Math.pow(10, -0.4 * 0.25 * (absMag + 19)), 0.35);
+}
+
+const redColour = (rng: Rng, z: number): number => rng.gauss(0.76, 0.03) + 0.9 * z;
+const starColour = (rng: Rng): number => clamp(0.3 + rng.gamma(2) * 0.3, 0.2, 1.5);
+
+/** Random point for a PA on the sky (deg east of north) → unit vector (x right, y up). */
+export function paVector(paDeg: number): [number, number] {
+  return [-Math.sin(paDeg * deg), Math.cos(paDeg * deg)];
+}
+
+/**
+ * Sky offset (arcsec) of a disk-plane point: (a along the line of nodes, b across it),
+ * projected with axis ratio q and rotated to the disk PA.
+ */
+function diskToSky(a: number, b: number, q: number, paDeg: number): [number, number] {
+  const [ux, uy] = paVector(paDeg); // major axis direction
+  const bq = b * q;
+  // minor-axis direction is the major axis rotated by +90°: (−uy, ux)
+  return [a * ux - bq * uy, a * uy + bq * ux];
+}
+
+interface Builder {
+  rng: Rng;
+  t: GalaxyTruth;
+  kpcArc: number;
+}
+
+/** A fresh truth record with nothing in it. */
+function blank(index: number, seed: number, ra: number, dec: number, morphType: MorphType): GalaxyTruth {
+  return {
+    id: galaxyId(seed, index), index, seed, ra, dec, morphType, hubbleStage: '',
+    redshift: 0, magR: 17, absMagR: 0, gr: 0.6, r50Arcsec: 0, fovArcsec: 30, positionAngleDeg: 0,
+    axisRatio: 1, inclinationDeg: 0, pointSource: false, bulge: null, bulgeShape: 'none', disk: null,
+    bar: null, arms: null, ring: null, dust: null, clumps: [], mergerState: 'none', companions: [],
+    tails: [], shells: [], lens: null, stars: [], tags: [],
+  };
+}
+
+function setDistance(b: Builder, pop: keyof typeof LF): void {
+  const d = sampleDistance(b.rng, pop);
+  b.t.redshift = d.z;
+  b.t.absMagR = d.absMag;
+  b.t.magR = d.mag;
+  b.kpcArc = kpcPerArcsec(d.z);
+}
+
+/** Elliptical: a single Sérsic spheroid. */
+function buildElliptical(b: Builder): void {
+  const { rng, t } = b;
+  setDistance(b, 'early');
+  const re = sizeKpc(rng, t.absMagR, 'early') / b.kpcArc;
+  const n = quantiseSersic(rng.truncGauss(4 - 0.35 * (t.absMagR + 21.5), 0.7, 2.5, 6.5));
+  const q = rng.truncGauss(0.74, 0.16, 0.3, 1);
+  t.positionAngleDeg = rng.uniform(0, 180);
+  t.bulge = { fraction: 1, n, reArcsec: re, q, paDeg: t.positionAngleDeg, dx: 0, dy: 0, gr: redColour(rng, t.redshift) };
+  t.bulgeShape = 'rounded';
+  t.axisRatio = q;
+}
+
+type Stage = 'Sa' | 'Sb' | 'Sc' | 'Sd';
+const STAGE_PARAMS: Record<Stage, { bt: [number, number]; n: [number, number]; pitch: [number, number]; gr: number }> = {
+  Sa: { bt: [0.25, 0.5], n: [3.0, 0.6], pitch: [6, 13], gr: 0.62 },
+  Sb: { bt: [0.1, 0.3], n: [2.2, 0.6], pitch: [10, 20], gr: 0.55 },
+  Sc: { bt: [0.02, 0.12], n: [1.4, 0.4], pitch: [15, 28], gr: 0.46 },
+  Sd: { bt: [0, 0.04], n: [1.0, 0.2], pitch: [18, 32], gr: 0.4 },
+};
+
+/** Disk galaxy (spiral or lenticular) with bulge, optional bar, arms, rings, dust, clumps. */
+function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
+  const { rng, t } = b;
+  const spiral = kind === 'spiral';
+  const stage: Stage = spiral ? (['Sa', 'Sb', 'Sc', 'Sd'] as const)[rng.choice([0.25, 0.35, 0.3, 0.1])] : 'Sa';
+  t.hubbleStage = spiral ? stage : 'S0';
+  setDistance(b, spiral ? 'late' : 'early');
+  const sp = STAGE_PARAMS[stage];
+  const r50Kpc = sizeKpc(rng, t.absMagR, spiral ? 'late' : 'early') * (spiral ? 1 : 1.1);
+  const h = r50Kpc / 1.678 / b.kpcArc;
+  const bt = spiral ? rng.uniform(sp.bt[0], sp.bt[1]) : rng.uniform(0.3, 0.7);
+  const z = t.redshift;
+  t.positionAngleDeg = rng.uniform(0, 180);
+  const inc = Math.acos(rng.float()) / deg;
+  t.inclinationDeg = inc;
+  const q0 = spiral ? rng.uniform(0.1, 0.18) : rng.uniform(0.14, 0.22);
+  const qd = diskAxisRatio(inc, q0);
+  const edgeOn = inc > 80;
+  const diskGr = spiral ? rng.gauss(sp.gr, 0.04) + 0.5 * z + 0.15 * (1 - Math.cos(inc * deg)) ** 2 : rng.gauss(0.72, 0.03) + 0.9 * z;
+  let rest = 1;
+  if (bt > 0.01) {
+    const n = quantiseSersic(spiral ? rng.truncGauss(sp.n[0], sp.n[1], 0.8, 5) : rng.truncGauss(3, 0.7, 1.5, 5));
+    const reb = h * (spiral ? rng.uniform(0.15, 0.35) : rng.uniform(0.25, 0.55)) * (1 + bt);
+    // Bulges are rounder than disks; a nearly face-on view keeps them round.
+    const qb = Math.max(qd, rng.uniform(0.65, 0.95));
+    t.bulge = { fraction: bt, n, reArcsec: reb, q: qb, paDeg: t.positionAngleDeg, dx: 0, dy: 0, gr: redColour(rng, z) - 0.02 };
+    rest -= bt;
+  }
+  // Bars: strong in ~30% of disks, weak in another ~28% (DESIGN §3b).
+  const barDraw = rng.float();
+  const barStrength = barDraw < 0.3 ? rng.uniform(0.58, 1) : barDraw < 0.58 ? rng.uniform(0.27, 0.52) : 0;
+  if (barStrength > 0) {
+    const len = h * rng.uniform(0.6, 1.6) * (0.7 + 0.5 * barStrength);
+    const frac = (0.03 + 0.12 * barStrength) * (spiral ? 1 : 0.8);
+    t.bar = {
+      strength: barStrength, fraction: frac, lengthArcsec: len, q: rng.uniform(0.22, 0.45), angleDeg: rng.uniform(0, 180),
+      shapeExp: rng.uniform(2, 4), gr: redColour(rng, z) - 0.08,
+    };
+    rest -= frac;
+  }
+  const barLen = t.bar?.lengthArcsec ?? 0;
+  if (spiral) {
+    const countIdx = rng.choice([0.03, 0.55, 0.17, 0.1, 0.15]);
+    let flocculent = countIdx === 4 || ((stage === 'Sc' || stage === 'Sd') && rng.bool(0.25));
+    const count = countIdx === 4 || flocculent ? 5 + rng.int(3) : countIdx + 1;
+    if (count >= 5) flocculent = true;
+    const frac = flocculent ? rng.uniform(0.12, 0.22) : rng.uniform(0.16, 0.34);
+    const reb = t.bulge?.reArcsec ?? 0;
+    t.arms = {
+      count, pitchDeg: rng.uniform(sp.pitch[0], sp.pitch[1]), fraction: frac, flocculent, sense: rng.bool(0.5) ? 1 : -1,
+      innerArcsec: Math.max(barLen * 1.02, 1.4 * reb, 0.5 * h), sharpness: flocculent ? 2 : rng.uniform(2.5, 6),
+      phaseDeg: rng.uniform(0, 360), gr: diskGr - 0.14,
+    };
+    // Arms leave the bar ends: the arm crest at the inner radius lies along the bar.
+    if (t.bar) t.arms.phaseDeg = (((-count * t.arms.sense * t.bar.angleDeg) % 360) + 360) % 360;
+    rest -= frac;
+    if ((stage === 'Sc' || stage === 'Sd') && rng.bool(0.6)) addArmClumps(b, rng.int(6) + 2, h, qd);
+  }
+  // Rings: inner rings in about a third of disks (more often around bars), outer rings rarer.
+  const ringDraw = rng.float();
+  const pInner = barStrength > 0 ? 0.38 : 0.24;
+  if (ringDraw < pInner) {
+    const radius = barLen > 0 ? barLen * rng.uniform(1.0, 1.15) : h * rng.uniform(0.8, 1.6);
+    const frac = rng.uniform(0.04, 0.12);
+    t.ring = {
+      type: 'inner', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.08, 0.16), fraction: frac, q: qd,
+      paDeg: t.positionAngleDeg, dx: 0, dy: 0, knots: 0, gr: diskGr - 0.08,
+    };
+    rest -= frac;
+  } else if (ringDraw < pInner + 0.09) {
+    const radius = barLen > 0 ? barLen * rng.uniform(2.0, 2.5) : h * rng.uniform(2.2, 3.2);
+    const frac = rng.uniform(0.04, 0.1);
+    t.ring = {
+      type: 'outer', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.07, 0.12), fraction: frac, q: qd,
+      paDeg: t.positionAngleDeg, dx: 0, dy: 0, knots: 0, gr: diskGr - 0.1,
+    };
+    rest -= frac;
+  }
+  // Dust lanes in highly inclined disks.
+  if (inc > 72 && (spiral || rng.bool(0.35))) {
+    t.dust = {
+      tau: spiral ? rng.uniform(1.0, 3.0) : rng.uniform(0.3, 0.8), widthArcsec: Math.max(0.15, h * q0 * rng.uniform(0.25, 0.45)),
+      offsetArcsec: h * q0 * 0.5 * Math.cos(inc * deg) * 4 * (rng.bool(0.5) ? 1 : -1), lengthArcsec: h * 1.5,
+      paDeg: t.positionAngleDeg,
+    };
+  }
+  t.bulgeShape = bt < 0.04 ? 'none' : barStrength > 0.55 && rng.bool(0.7) ? 'boxy' : barStrength > 0 && rng.bool(0.25) ? 'boxy' : 'rounded';
+  for (const c of t.clumps) rest -= c.fraction;
+  t.disk = { fraction: Math.max(0.05, rest), scaleArcsec: h, q0, q: qd, gr: diskGr, dx: 0, dy: 0 };
+  t.axisRatio = bt > 0.6 && t.bulge ? Math.max(qd, t.bulge.q * 0.9) : qd;
+  if (edgeOn) t.axisRatio = qd;
+}
+
+/** Star-forming clumps placed along the spiral arms (disk plane), projected to the sky. */
+function addArmClumps(b: Builder, count: number, h: number, q: number): void {
+  const { rng, t } = b;
+  const arms = t.arms;
+  if (!arms) return;
+  const tanP = Math.tan(arms.pitchDeg * deg);
+  for (let k = 0; k < count; k++) {
+    const r = arms.innerArcsec + rng.uniform(0, 2.5 * h);
+    const j = rng.int(arms.count);
+    const theta = arms.sense * ((2 * Math.PI * j - arms.phaseDeg * deg) / arms.count + Math.log(r / arms.innerArcsec) / tanP) + rng.gauss(0, 0.08);
+    const [dx, dy] = diskToSky(r * Math.cos(theta), r * Math.sin(theta), q, t.positionAngleDeg);
+    t.clumps.push({ dx, dy, sigmaArcsec: Math.max(0.12, rng.uniform(0.15, 0.5) / b.kpcArc), fraction: rng.uniform(0.006, 0.02), gr: rng.uniform(0.1, 0.3) });
+  }
+}
+
+/** Irregular / clumpy star-forming galaxy: a thick, lopsided low-surface-brightness disk plus knots. */
+function buildIrregular(b: Builder): void {
+  const { rng, t } = b;
+  setDistance(b, 'dwarf');
+  const h = (sizeKpc(rng, t.absMagR, 'dwarf') * 1.25) / 1.678 / b.kpcArc;
+  t.positionAngleDeg = rng.uniform(0, 180);
+  const inc = Math.acos(rng.float()) / deg;
+  const q0 = rng.uniform(0.35, 0.55);
+  const q = diskAxisRatio(inc, q0);
+  t.inclinationDeg = inc;
+  const nClumps = 3 + rng.int(9);
+  let clumpFrac = rng.uniform(0.15, 0.4);
+  const [ox, oy] = [rng.gauss(0, 0.25 * h), rng.gauss(0, 0.25 * h)];
+  // Clumps biased to one side (lopsided star formation).
+  const sideAngle = rng.uniform(0, 2 * Math.PI);
+  for (let k = 0; k < nClumps; k++) {
+    const r = h * Math.abs(rng.gauss(0.9, 0.7));
+    const th = sideAngle + rng.gauss(0, 1.3);
+    const [dx, dy] = diskToSky(r * Math.cos(th), r * Math.sin(th), q, t.positionAngleDeg);
+    const f = (clumpFrac / nClumps) * rng.uniform(0.5, 1.5);
+    t.clumps.push({ dx, dy, sigmaArcsec: Math.max(0.12, rng.uniform(0.2, 0.6) / b.kpcArc), fraction: f, gr: rng.uniform(0.05, 0.3) });
+  }
+  clumpFrac = t.clumps.reduce((s, c) => s + c.fraction, 0);
+  t.disk = { fraction: 1 - clumpFrac, scaleArcsec: h, q0, q, gr: rng.gauss(0.38, 0.05) + 0.3 * t.redshift, dx: ox, dy: oy };
+  t.axisRatio = q;
+  t.hubbleStage = 'Irr';
+}
+
+/** Tidal tail leaving a point, curving by curlDeg. */
+function makeTail(rng: Rng, ox: number, oy: number, angle: number, length: number, fraction: number, gr: number, kpcArc: number): Tail {
+  return {
+    fraction, originDx: ox, originDy: oy, angleDeg: angle, lengthArcsec: length,
+    curlDeg: rng.uniform(40, 110) * (rng.bool(0.5) ? 1 : -1), widthArcsec: Math.max(0.6, rng.uniform(1.0, 2.5) / kpcArc), gr,
+  };
+}
+
+/** Interaction features: companions, tails, shells. `strength` selects the merger state. */
+function addInteraction(b: Builder, state: MergerState): void {
+  const { rng, t } = b;
+  t.mergerState = state;
+  const r50 = Math.max(t.r50Arcsec, 0.8);
+  const hostGr = t.gr;
+  const isEarly = t.morphType === 'elliptical' || t.morphType === 'lenticular' || (t.disk === null && t.bulge !== null);
+  const addCompanion = (fluxRatio: number, sep: number): Companion => {
+    const ang = rng.uniform(0, 360);
+    const [ux, uy] = paVector(ang);
+    const n = quantiseSersic(rng.bool(0.5) ? rng.uniform(0.8, 1.5) : rng.uniform(2.5, 4.5));
+    const c: Companion = {
+      fraction: 0, magR: t.magR - 2.5 * Math.log10(fluxRatio), n, reArcsec: r50 * Math.sqrt(fluxRatio) * rng.uniform(0.7, 1.2),
+      q: rng.uniform(0.4, 1), paDeg: rng.uniform(0, 180), dx: ux * sep, dy: uy * sep, gr: n > 2 ? redColour(rng, t.redshift) : rng.uniform(0.35, 0.6),
+    };
+    t.companions.push(c);
+    return c;
+  };
+  let tidal = 0;
+  if (state === 'merger') {
+    const c = addCompanion(rng.uniform(0.3, 1), r50 * rng.uniform(0.5, 2.0));
+    const nT = 1 + rng.int(2);
+    for (let k = 0; k < nT; k++) {
+      const f = rng.uniform(0.025, 0.06);
+      const fromCompanion = k === 1;
+      const ox = fromCompanion ? c.dx : 0;
+      const oy = fromCompanion ? c.dy : 0;
+      const away = (Math.atan2(-(oy - (fromCompanion ? 0 : c.dy)), -(ox - (fromCompanion ? 0 : c.dx))) / deg) + 90;
+      t.tails.push(makeTail(rng, ox, oy, away + rng.gauss(0, 30), r50 * rng.uniform(2.5, 5), f, hostGr - 0.05, b.kpcArc));
+      tidal += f;
+    }
+    t.tags.push(Math.hypot(c.dx, c.dy) < 1.2 * r50 ? 'double-nucleus' : 'pair');
+  } else if (state === 'major-disturbance') {
+    if (rng.bool(0.5)) addCompanion(rng.uniform(0.1, 0.4), r50 * rng.uniform(1.5, 3.0));
+    const nT = 1 + rng.int(2);
+    for (let k = 0; k < nT; k++) {
+      const f = rng.uniform(0.02, 0.05);
+      t.tails.push(makeTail(rng, 0, 0, rng.uniform(0, 360), r50 * rng.uniform(2.5, 4.5), f, hostGr - 0.05, b.kpcArc));
+      tidal += f;
+    }
+    if (isEarly && rng.bool(0.5)) tidal += addShells(b, rng.uniform(0.02, 0.05));
+  } else if (state === 'minor-disturbance') {
+    const kind = rng.float();
+    if (kind < 0.45) addCompanion(rng.uniform(0.04, 0.15), r50 * rng.uniform(1.5, 3.5));
+    else if (kind < 0.75 || !isEarly) {
+      const f = rng.uniform(0.006, 0.016);
+      t.tails.push(makeTail(rng, 0, 0, rng.uniform(0, 360), r50 * rng.uniform(2, 3.5), f, hostGr, b.kpcArc));
+      tidal += f;
+    } else tidal += addShells(b, rng.uniform(0.01, 0.03));
+  }
+  scaleFractions(t, 1 - tidal);
+}
+
+function addShells(b: Builder, total: number): number {
+  const { rng, t } = b;
+  const n = 2 + rng.int(3);
+  const base = Math.max(t.r50Arcsec, 0.8);
+  const axis = rng.uniform(0, 360);
+  for (let k = 0; k < n; k++) {
+    t.shells.push({
+      fraction: total / n, radiusArcsec: base * (1.6 + 0.9 * k) * rng.uniform(0.9, 1.1), widthArcsec: base * rng.uniform(0.12, 0.22),
+      angleDeg: axis + (k % 2) * 180 + rng.gauss(0, 15), spanDeg: rng.uniform(70, 140), gr: t.gr,
+    });
+  }
+  return total;
+}
+
+/** Scale every target component by f (to make room for tidal light). */
+function scaleFractions(t: GalaxyTruth, f: number): void {
+  if (t.bulge) t.bulge.fraction *= f;
+  if (t.disk) t.disk.fraction *= f;
+  if (t.bar) t.bar.fraction *= f;
+  if (t.arms) t.arms.fraction *= f;
+  if (t.ring) t.ring.fraction *= f;
+  for (const c of t.clumps) c.fraction *= f;
+}
+
+/** Polar-ring galaxy: an S0 host with a ring orbiting over its poles. */
+function buildPolarRing(b: Builder): void {
+  const { rng, t } = b;
+  buildDisk(b, 'lenticular');
+  t.morphType = 'polar-ring';
+  t.bar = null;
+  t.dust = null;
+  // A mostly face-on-ish host would hide the geometry: force a fairly inclined S0.
+  t.inclinationDeg = rng.uniform(60, 85);
+  if (t.disk) t.disk.q = diskAxisRatio(t.inclinationDeg, t.disk.q0);
+  t.axisRatio = t.disk?.q ?? t.axisRatio;
+  const r50 = computeR50(t);
+  const frac = rng.uniform(0.15, 0.28);
+  const radius = r50 * rng.uniform(1.3, 2.3);
+  t.ring = {
+    type: 'polar', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.12, 0.2), fraction: frac, q: rng.uniform(0.12, 0.35),
+    paDeg: t.positionAngleDeg + 90 + rng.gauss(0, 8), dx: 0, dy: 0, knots: 0, gr: rng.uniform(0.35, 0.5),
+  };
+  t.dust = { tau: rng.uniform(0.4, 1.0), widthArcsec: radius * 0.08, offsetArcsec: 0, lengthArcsec: radius * 2, paDeg: t.ring.paDeg };
+  if (t.bulge) t.bulge.fraction *= 1 - frac;
+  if (t.disk) t.disk.fraction *= 1 - frac;
+  if (t.ring) t.ring.fraction = frac;
+}
+
+/** Collisional (Cartwheel-like) ring: an expanding, knotty blue ring around an offset nucleus. */
+function buildCollisionalRing(b: Builder): void {
+  const { rng, t } = b;
+  setDistance(b, 'late');
+  const r50Kpc = sizeKpc(rng, t.absMagR, 'late');
+  const R = (r50Kpc * rng.uniform(1.2, 1.8)) / b.kpcArc;
+  t.positionAngleDeg = rng.uniform(0, 180);
+  t.inclinationDeg = Math.acos(rng.uniform(0.5, 1)) / deg;
+  const q = diskAxisRatio(t.inclinationDeg, 0.15);
+  const [ux, uy] = paVector(rng.uniform(0, 360));
+  const off = R * rng.uniform(0.15, 0.35);
+  t.bulge = { fraction: 0.18, n: 2, reArcsec: R * 0.12, q: 0.9, paDeg: t.positionAngleDeg, dx: ux * off, dy: uy * off, gr: 0.7 + 0.9 * t.redshift };
+  t.ring = {
+    type: 'collisional', radiusArcsec: R, widthArcsec: R * rng.uniform(0.1, 0.16), fraction: 0.47, q, paDeg: t.positionAngleDeg,
+    dx: 0, dy: 0, knots: 6 + rng.int(8), gr: rng.uniform(0.15, 0.3),
+  };
+  t.disk = { fraction: 0.35, scaleArcsec: R * 0.45, q0: 0.15, q, gr: 0.5, dx: ux * off * 0.5, dy: uy * off * 0.5 };
+  t.axisRatio = q;
+  t.bulgeShape = 'rounded';
+  t.hubbleStage = 'Ring';
+  const sep = R * rng.uniform(2, 3);
+  const [cx, cy] = paVector(rng.uniform(0, 360));
+  const ratio = rng.uniform(0.1, 0.3);
+  t.companions.push({
+    fraction: 0, magR: t.magR - 2.5 * Math.log10(ratio), n: 1.5, reArcsec: R * 0.3 * Math.sqrt(ratio * 3), q: rng.uniform(0.5, 1),
+    paDeg: rng.uniform(0, 180), dx: cx * sep, dy: cy * sep, gr: rng.uniform(0.4, 0.7),
+  });
+}
+
+/**
+ * Half-light radius of the target's smooth components in circular apertures (like a
+ * Petrosian r50): each elliptical component counts with an effective radius
+ * r_e·((1 + q)/2)^0.8, which interpolates between face-on (r_e) and edge-on (≈ 0.6 r_e).
+ */
+function computeR50(t: GalaxyTruth): number {
+  const circ = (re: number, q: number): number => re * Math.pow((1 + q) / 2, 0.8);
+  const parts: ProfilePart[] = [];
+  if (t.bulge) parts.push({ profile: sersicProfile(t.bulge.n), re: circ(t.bulge.reArcsec, t.bulge.q), weight: t.bulge.fraction });
+  if (t.disk) {
+    const other = (t.bar?.fraction ?? 0) + (t.arms?.fraction ?? 0) + t.clumps.reduce((s, c) => s + c.fraction, 0);
+    parts.push({ profile: sersicProfile(1), re: circ(1.678 * t.disk.scaleArcsec, t.disk.q), weight: t.disk.fraction + other });
+  }
+  if (t.ring) {
+    // A ring as a narrow profile: approximated by a Sérsic n = 0.5 of the ring radius.
+    parts.push({ profile: sersicProfile(0.5), re: circ(t.ring.radiusArcsec, t.ring.q), weight: t.ring.fraction });
+  }
+  return compositeRadius(parts, 0.5);
+}
+
+/** Field stars in the cutout (≈0.5 per arcmin² to r = 23, counts rising ∝ 10^{0.25 m}). */
+function addFieldStars(rng: Rng, t: GalaxyTruth): void {
+  const half = t.fovArcsec / 2;
+  const areaArcmin2 = (t.fovArcsec / 60) ** 2;
+  const n = rng.poisson(0.5 * areaArcmin2);
+  for (let k = 0; k < n; k++) {
+    const u = rng.float();
+    // Inverse CDF of p(m) ∝ 10^{0.25 m} on [14, 23].
+    const a = Math.pow(10, 0.25 * 14);
+    const bb = Math.pow(10, 0.25 * 23);
+    const m = Math.log10(a + u * (bb - a)) / 0.25;
+    let dx = rng.uniform(-half, half);
+    let dy = rng.uniform(-half, half);
+    // Keep random stars off the galaxy core (a star on top is a separate, rarer case).
+    if (Math.hypot(dx, dy) < Math.max(2, t.r50Arcsec)) {
+      dx = Math.sign(dx || 1) * Math.max(Math.abs(dx), 0.5 * half);
+    }
+    t.stars.push({ dx, dy, magR: m, gr: starColour(rng) });
+  }
+}
+
+/** Cutout field of view: ~9 r50 (so the galaxy fills the frame), widened to hold companions/tails. */
+function chooseFov(t: GalaxyTruth): number {
+  let extent = 4.5 * Math.max(t.r50Arcsec, 0.3);
+  // Along the major axis an inclined disk reaches further than its circular r50 suggests.
+  if (t.disk) extent = Math.max(extent, 3.6 * 1.678 * t.disk.scaleArcsec);
+  if (t.bulge) extent = Math.max(extent, 3.6 * t.bulge.reArcsec);
+  for (const c of t.companions) extent = Math.max(extent, 1.15 * (Math.hypot(c.dx, c.dy) + 3 * c.reArcsec));
+  for (const tl of t.tails) extent = Math.max(extent, 1.1 * (Math.hypot(tl.originDx, tl.originDy) + 0.8 * tl.lengthArcsec));
+  if (t.ring) extent = Math.max(extent, 1.35 * (t.ring.radiusArcsec + Math.hypot(t.ring.dx, t.ring.dy)));
+  for (const s of t.shells) extent = Math.max(extent, 1.15 * s.radiusArcsec);
+  return clamp(2 * extent, 16, 240);
+}
+
+/**
+ * Latent parameters of catalogue entry `index` for a simulation `seed`. Pure function of its
+ * arguments (every draw comes from a stream keyed by (seed, index, purpose)).
+ */
+export function sampleTruth(index: number, seed: number): GalaxyTruth {
+  const pos = new Rng(seed, index, 'position');
+  const ra = RA0 + RA_SPAN * pos.float();
+  const sd0 = Math.sin(DEC0 * deg);
+  const sd1 = Math.sin((DEC0 + DEC_SPAN) * deg);
+  const dec = Math.asin(sd0 + (sd1 - sd0) * pos.float()) / deg;
+  const rng = new Rng(seed, index, 'truth');
+  const morph = MORPH_WEIGHTS[rng.choice(MORPH_W)][0];
+  const t = blank(index, seed, ra, dec, morph);
+  const b: Builder = { rng, t, kpcArc: 1 };
+  switch (morph) {
+    case 'elliptical':
+    case 'lens':
+      buildElliptical(b);
+      break;
+    case 'lenticular':
+      buildDisk(b, 'lenticular');
+      break;
+    case 'spiral':
+      buildDisk(b, 'spiral');
+      break;
+    case 'irregular':
+      buildIrregular(b);
+      break;
+    case 'merger':
+      if (rng.bool(0.6)) buildDisk(b, 'spiral');
+      else buildElliptical(b);
+      break;
+    case 'polar-ring':
+      buildPolarRing(b);
+      break;
+    case 'collisional-ring':
+      buildCollisionalRing(b);
+      break;
+    case 'star': {
+      const d = sampleDistance(rng, 'late');
+      t.magR = d.mag;
+      t.pointSource = true;
+      t.gr = starColour(rng);
+      break;
+    }
+    case 'artifact':
+      buildElliptical(b);
+      t.magR = rng.uniform(17.2, MAG_FAINT);
+      if (t.bulge) t.bulge.reArcsec = Math.min(t.bulge.reArcsec, 1.5);
+      break;
+  }
+  t.morphType = morph;
+  if (!t.pointSource) {
+    t.gr = integratedColour(t);
+    t.r50Arcsec = computeR50(t);
+  }
+  // Interactions: mergers by construction; minor disturbances in ~12% of normal galaxies.
+  if (morph === 'merger') addInteraction(b, rng.bool(0.5) ? 'merger' : 'major-disturbance');
+  else if ((morph === 'elliptical' || morph === 'lenticular' || morph === 'spiral') && rng.bool(0.12)) addInteraction(b, 'minor-disturbance');
+  if (morph === 'collisional-ring') t.mergerState = 'minor-disturbance';
+  if (morph === 'lens') {
+    const r50 = t.r50Arcsec;
+    t.lens = {
+      thetaEArcsec: clamp(r50 * rng.uniform(0.8, 1.6), 1.4, 4), magR: t.magR + rng.uniform(1.2, 2.5), angleDeg: rng.uniform(0, 360),
+      spanDeg: rng.uniform(60, 150), widthArcsec: rng.uniform(0.25, 0.5), counterRatio: rng.bool(0.6) ? rng.uniform(0.2, 0.45) : 0,
+      gr: rng.uniform(0.05, 0.3),
+    };
+  }
+  if (!t.pointSource) t.gr = integratedColour(t);
+  t.fovArcsec = chooseFov(t);
+  if (morph === 'artifact') {
+    // The catalogue entry is a faint smudge beside a very bright, saturated star.
+    const [ux, uy] = paVector(rng.uniform(0, 360));
+    const d = t.fovArcsec * rng.uniform(0.08, 0.25);
+    t.stars.push({ dx: ux * d, dy: uy * d, magR: rng.uniform(8.5, 11.5), gr: starColour(rng) });
+  } else if (!t.pointSource && rng.bool(0.015)) {
+    // A bright foreground star in the frame (star-dominated cutout).
+    const [ux, uy] = paVector(rng.uniform(0, 360));
+    const d = t.fovArcsec * rng.uniform(0.12, 0.4);
+    t.stars.push({ dx: ux * d, dy: uy * d, magR: rng.uniform(10.5, 14), gr: starColour(rng) });
+  }
+  addFieldStars(new Rng(seed, index, 'stars'), t);
+  t.tags = intrinsicTags(t);
+  return t;
+}
+
+/** Integrated g − r of the target from its components' colours and fractions. */
+export function integratedColour(t: GalaxyTruth): number {
+  let fr = 0;
+  let fg = 0;
+  const add = (f: number, gr: number): void => {
+    fr += f;
+    fg += f * Math.pow(10, -0.4 * gr);
+  };
+  if (t.bulge) add(t.bulge.fraction, t.bulge.gr);
+  if (t.disk) add(t.disk.fraction, t.disk.gr);
+  if (t.bar) add(t.bar.fraction, t.bar.gr);
+  if (t.arms) add(t.arms.fraction, t.arms.gr);
+  if (t.ring) add(t.ring.fraction, t.ring.gr);
+  for (const c of t.clumps) add(c.fraction, c.gr);
+  for (const c of t.tails) add(c.fraction, c.gr);
+  for (const c of t.shells) add(c.fraction, c.gr);
+  if (fr <= 0) return t.gr;
+  return -2.5 * Math.log10(fg / fr);
+}
+
+/** Mean r surface brightness inside r50, mag/arcsec². */
+export function mu50(t: GalaxyTruth): number {
+  if (t.r50Arcsec <= 0) return t.magR;
+  return t.magR + 2.5 * Math.log10(2 * Math.PI * t.r50Arcsec * t.r50Arcsec);
+}
+
+/** Tags for what the galaxy *has*; visible tags are a subset decided per survey (visibility.ts). */
+function intrinsicTags(t: GalaxyTruth): string[] {
+  const tags = new Set<string>(t.tags);
+  switch (t.morphType) {
+    case 'elliptical': tags.add('elliptical'); break;
+    case 'lenticular': tags.add('lenticular'); break;
+    case 'spiral': tags.add('spiral'); break;
+    case 'irregular': tags.add('irregular'); tags.add('starforming'); break;
+    case 'merger': tags.add('merger'); break;
+    case 'star': tags.add('star'); break;
+    case 'artifact': tags.add('artifact'); break;
+    case 'lens': tags.add('lens'); tags.add('elliptical'); break;
+    case 'polar-ring': tags.add('polar-ring'); tags.add('ring'); break;
+    case 'collisional-ring': tags.add('ring'); tags.add('collisional-ring'); break;
+  }
+  if (t.arms) tags.add('spiral');
+  if (t.bar && t.bar.strength > 0.25) tags.add('barred');
+  if (t.ring && (t.ring.type === 'inner' || t.ring.type === 'outer')) tags.add('ring');
+  if (t.disk && t.inclinationDeg > 80 && t.morphType !== 'irregular') tags.add('edge-on');
+  if (t.dust && t.dust.tau > 0.5 && t.ring?.type !== 'polar') tags.add('dust-lane');
+  if (t.clumps.length >= 4) tags.add('clumpy');
+  if (t.tails.length || t.shells.length) tags.add('tidal');
+  if (t.mergerState === 'major-disturbance' || t.mergerState === 'minor-disturbance') tags.add('disturbed');
+  if (t.mergerState === 'merger') tags.add('merger');
+  if (!t.pointSource && mu50(t) > 22.6) tags.add('diffuse');
+  if (t.stars.some((s) => s.magR < 14.5)) tags.add('bright-star');
+  return [...tags].sort();
+}

@@ -1,0 +1,226 @@
+/**
+ * Simulated Galaxy Zoo volunteers. Each galaxy gets a number of volunteers drawn like GZ
+ * DECaLS (most about 5, a large minority 30–60); each volunteer walks the decision tree from
+ * the root, answering every question they reach by sampling the "oracle" answer probabilities,
+ * so a downstream question only ever gets the votes of volunteers who took its branch.
+ *
+ * The oracle probabilities depend on the truth *as seen*: every feature enters through its
+ * visibility score (visibility.ts), so distant, small or noisy galaxies collect more smooth,
+ * more uncertain votes (the Galaxy Zoo redshift bias), and artifacts/stars draw "artifact".
+ */
+import type { Schema } from '../schema/index.js';
+import { Rng } from './rng.js';
+import type { GalaxyTruth } from './truth.js';
+import type { Visibility } from './visibility.js';
+
+/** Volunteer vote counts and the answer probabilities they were sampled from. */
+export interface SimulatedVotes {
+  /** Vote counts in `schema.answerColumns` order. */
+  counts: Int32Array;
+  /** Per-question answer probabilities (each question's slice sums to 1), schema order. */
+  oracle: Float64Array;
+  /** Number of volunteers who classified the galaxy (= votes on each root question). */
+  volunteers: number;
+}
+
+const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
+const logistic = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** Standard normal CDF (Abramowitz & Stegun 26.2.17, |error| < 7.5e-8). */
+function normCdf(x: number): number {
+  const t = 1 / (1 + 0.2316419 * Math.abs(x));
+  const d = 0.3989422804014327 * Math.exp((-x * x) / 2);
+  const p = d * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return x > 0 ? 1 - p : p;
+}
+
+/**
+ * Ordinal answer model: a volunteer perceives x + N(0, s²) and picks the bin between the
+ * cuts (ascending). Returns one probability per bin (cuts.length + 1 bins, ascending x).
+ */
+function ordinal(x: number, s: number, cuts: readonly number[]): number[] {
+  const out: number[] = [];
+  let prev = 0;
+  for (const c of cuts) {
+    const p = normCdf((c - x) / s);
+    out.push(Math.max(0, p - prev));
+    prev = p;
+  }
+  out.push(Math.max(0, 1 - prev));
+  return out;
+}
+
+/** Answer probabilities per question concept (decals-dr5 names), before mixing with noise. */
+export type AnswerModel = Record<string, Record<string, number>>;
+
+/** The volunteer answer model for a galaxy as seen (see the module comment). */
+export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
+  const isDisk = t.disk !== null && t.morphType !== 'irregular';
+  const bt = t.bulge?.fraction ?? 0;
+
+  // --- smooth or featured
+  const edgeVis = isDisk ? clamp01((0.52 - v.qObs) / 0.25) * clamp01(v.snr / 20) : 0;
+  const contributions = [
+    0.93 * edgeVis,
+    0.96 * v.arms,
+    0.85 * v.bar * Math.min(1, (t.bar?.strength ?? 0) / 0.6),
+    0.75 * v.ring,
+    0.85 * v.clumps,
+    isDisk ? 0.45 * (1 - bt) * v.disk : 0,
+    0.7 * v.dust,
+    0.4 * v.tidal,
+    t.mergerState === 'merger' ? 0.35 * v.companion : 0,
+    0.45 * v.lens,
+    t.morphType === 'irregular' ? 0.8 * v.detail : 0,
+  ];
+  let keep = 1;
+  for (const c of contributions) keep *= 1 - clamp01(c);
+  const pFeat = 0.03 + 0.94 * (1 - keep);
+  const pArt = clamp01(0.005 + 0.95 * Math.pow(v.artifact, 1.2));
+  const model: AnswerModel = {};
+  model['smooth-or-featured'] = { smooth: (1 - pArt) * (1 - pFeat), 'featured-or-disk': (1 - pArt) * pFeat, artifact: pArt };
+
+  // --- edge-on
+  const yesEdge = (0.04 + 0.92 * logistic((0.4 - v.qObs) / 0.06)) * (isDisk ? 1 : 0.55);
+  model['disk-edge-on'] = { yes: yesEdge, no: 1 - yesEdge };
+
+  // --- spiral arms
+  const armsYes = clamp01(0.06 + 0.9 * Math.pow(v.arms, 0.8) + 0.2 * v.ring * (1 - v.arms));
+  model['has-spiral-arms'] = { yes: armsYes, no: 1 - armsYes };
+
+  // --- bar: perceived strength on an ordinal scale
+  const barSeen = (t.bar?.strength ?? 0) * v.bar;
+  const [barNo, barWeak, barStrong] = ordinal(barSeen, 0.13 + 0.12 * (1 - v.detail), [0.24, 0.52]);
+  model.bar = { strong: barStrong, weak: barWeak, no: barNo };
+
+  // --- bulge size: perceived B/T, inflated when the disk is poorly resolved
+  const btSeen = Math.min(1, bt + 0.5 * (t.bar?.fraction ?? 0) + 0.25 * (1 - v.detail));
+  const [none, small, moderate, large, dominant] = ordinal(btSeen, 0.06 + 0.12 * (1 - v.detail), [0.04, 0.15, 0.35, 0.6]);
+  model['bulge-size'] = { dominant, large, moderate, small, none };
+
+  // --- how rounded (smooth branch): observed axis ratio
+  const [cigar, between, round] = ordinal(v.qObs, 0.07 + 0.06 * (1 - v.detail), [0.45, 0.78]);
+  model['how-rounded'] = { round, 'in-between': between, 'cigar-shaped': cigar };
+
+  // --- edge-on bulge shape
+  const conf = 0.45 + 0.45 * v.detail;
+  const shape = t.bulgeShape;
+  const other = (1 - conf) / 2;
+  model['edge-on-bulge'] = shape === 'boxy'
+    ? { boxy: conf, none: other * 0.6, rounded: other * 1.4 }
+    : shape === 'none'
+      ? { boxy: other * 0.6, none: conf, rounded: other * 1.4 }
+      : { boxy: other * 0.6, none: other * 1.4, rounded: conf };
+
+  // --- spiral winding: perceived pitch angle
+  const pitch = t.arms ? t.arms.pitchDeg : 15;
+  const pitchSd = t.arms ? 2.5 + 7 * (1 - v.arms) : 8;
+  const [tight, medium, loose] = ordinal(pitch, pitchSd, [11.5, 19]);
+  model['spiral-winding'] = { tight, medium, loose };
+
+  // --- arm count
+  const flocc = t.arms?.flocculent ?? false;
+  const count = t.arms ? Math.min(t.arms.count, 5) : 2;
+  const cant = clamp01(0.04 + 0.45 * (1 - v.arms) + (flocc ? 0.15 : 0) + (t.arms ? 0 : 0.2));
+  const lambda = 0.6 + 2.4 * v.arms;
+  const w: number[] = [];
+  let ws = 0;
+  for (let k = 1; k <= 5; k++) {
+    const e = Math.exp(-lambda * Math.abs(k - count)) * (k === 2 ? 1.3 : 1);
+    w.push(e);
+    ws += e;
+  }
+  model['spiral-arm-count'] = {
+    1: ((1 - cant) * w[0]) / ws, 2: ((1 - cant) * w[1]) / ws, 3: ((1 - cant) * w[2]) / ws, 4: ((1 - cant) * w[3]) / ws,
+    'more-than-4': ((1 - cant) * w[4]) / ws, 'cant-tell': cant,
+  };
+
+  // --- merging: perceived interaction stage
+  const stage = { none: 0, 'minor-disturbance': 1, 'major-disturbance': 2, merger: 3 }[t.mergerState];
+  const seen = Math.max(v.tidal, v.companion);
+  const mu = stage * (0.35 + 0.65 * seen);
+  const [mNone, mMinor, mMajor, mMerger] = ordinal(mu, 0.35 + 0.25 * (1 - v.detail), [0.5, 1.5, 2.5]);
+  model.merging = { none: mNone, 'minor-disturbance': mMinor, 'major-disturbance': mMajor, merger: mMerger };
+
+  // --- GZ2's "anything odd?" (rings, lenses, mergers, dust lanes, irregulars)
+  const odd = [0.8 * v.ring, 0.8 * v.lens, 0.7 * v.tidal, t.mergerState === 'merger' ? 0.6 * v.companion : 0, 0.5 * v.dust,
+    t.morphType === 'irregular' ? 0.6 * v.detail : 0];
+  let oddKeep = 0.95;
+  for (const o of odd) oddKeep *= 1 - o;
+  model['something-odd'] = { yes: 1 - oddKeep, no: oddKeep };
+  return model;
+}
+
+/** GZ2 answer names that merge or rename decals-dr5 answers. */
+const GZ2_ALIASES: Record<string, Record<string, string[]>> = {
+  bar: { yes: ['strong', 'weak'], no: ['no'] },
+  'bulge-size': { dominant: ['dominant'], obvious: ['large', 'moderate'], 'just-noticeable': ['small'], no: ['none'] },
+  'how-rounded': { cigar: ['cigar-shaped'] },
+  'bulge-shape': { round: ['rounded'], boxy: ['boxy'], 'no-bulge': ['none'] },
+};
+
+/** Volunteer noise: a small share of every vote is a random click. */
+const CLICK_NOISE = 0.02;
+
+/**
+ * Oracle probabilities for a schema: each question's answers looked up in the answer model
+ * (by question name, without a `-gz2` suffix; GZ2 answers via aliases), mixed with a little
+ * volunteer noise. Questions the model does not know get uniform probabilities.
+ */
+export function oracleFor(model: AnswerModel, schema: Schema): Float64Array {
+  const out = new Float64Array(schema.nAnswers);
+  for (const q of schema.questions) {
+    const base = q.name.replace(/-gz2$/, '');
+    const concept = base === 'bulge-shape' ? 'edge-on-bulge' : base;
+    const probs = model[concept];
+    const k = q.answers.length;
+    let sum = 0;
+    q.answers.forEach((a, i) => {
+      let p = 0;
+      if (probs) {
+        const alias = GZ2_ALIASES[base]?.[a];
+        if (alias) for (const x of alias) p += probs[x] ?? 0;
+        else p = probs[a] ?? 0;
+      }
+      out[q.start + i] = p;
+      sum += p;
+    });
+    for (let i = 0; i < k; i++) {
+      const p = sum > 0 ? out[q.start + i] / sum : 1 / k;
+      out[q.start + i] = (1 - CLICK_NOISE) * p + CLICK_NOISE / k;
+    }
+  }
+  return out;
+}
+
+/**
+ * Number of volunteers for a galaxy: GZ DECaLS had 140k of 314k galaxies (≈45%) with ≥ 30
+ * classifications (the DR1/2 campaigns, 30–60 each) and the rest about 5 (DR5 retirement).
+ */
+export function volunteerCount(rng: Rng): number {
+  if (rng.bool(140 / 314)) return 30 + Math.min(30, Math.round(rng.gamma(3) * 4));
+  const u = rng.float();
+  return u < 0.05 ? 3 : u < 0.15 ? 4 : u < 0.85 ? 5 : u < 0.95 ? 6 : 7;
+}
+
+/**
+ * Simulate volunteer votes for a galaxy: each volunteer walks the tree (a question is asked
+ * only if the volunteer gave its `askedIf` answer) and samples answers from the oracle.
+ */
+export function simulateVotes(truth: GalaxyTruth, vis: Visibility, schema: Schema, seed: number): SimulatedVotes {
+  const oracle = oracleFor(answerModel(truth, vis), schema);
+  const rng = new Rng(seed, truth.index, 'votes', schema.name, vis.survey);
+  const volunteers = volunteerCount(rng);
+  const counts = new Int32Array(schema.nAnswers);
+  const chosen = new Int32Array(schema.questions.length);
+  for (let v = 0; v < volunteers; v++) {
+    chosen.fill(-1);
+    for (const q of schema.questions) {
+      if (q.parent >= 0 && chosen[q.parent] !== q.parentAnswer) continue;
+      const a = rng.choice(oracle, q.start, q.end);
+      counts[a]++;
+      chosen[q.index] = a;
+    }
+  }
+  return { counts, oracle, volunteers };
+}
