@@ -130,14 +130,26 @@ const H0 = 70;
 const OM = 0.3;
 const C_KMS = 299792.458;
 
-/** Comoving distance in Mpc (Simpson's rule; accurate to ≪ 0.1% for z < 1). */
-export function comovingDistanceMpc(z: number): number {
-  const steps = 32;
-  const h = z / steps;
+const DC_STEP = 0.0005;
+const DC_MAX_Z = 2;
+/** Comoving distance on a z grid (cumulative Simpson on half-steps), Mpc. */
+const DC_TABLE: Float64Array = (() => {
+  const n = Math.round(DC_MAX_Z / DC_STEP);
+  const t = new Float64Array(n + 2);
   const e = (x: number): number => 1 / Math.sqrt(OM * (1 + x) ** 3 + 1 - OM);
-  let s = e(0) + e(z);
-  for (let i = 1; i < steps; i++) s += (i % 2 ? 4 : 2) * e(i * h);
-  return ((C_KMS / H0) * s * h) / 3;
+  for (let i = 1; i <= n + 1; i++) {
+    const z0 = (i - 1) * DC_STEP;
+    t[i] = t[i - 1] + (DC_STEP / 6) * (e(z0) + 4 * e(z0 + DC_STEP / 2) + e(z0 + DC_STEP));
+  }
+  for (let i = 0; i <= n + 1; i++) t[i] *= C_KMS / H0;
+  return t;
+})();
+
+/** Comoving distance in Mpc (flat ΛCDM; tabulated, linear interpolation, 0 ≤ z ≤ 2). */
+export function comovingDistanceMpc(z: number): number {
+  const x = Math.min(Math.max(z, 0), DC_MAX_Z) / DC_STEP;
+  const i = Math.min(x | 0, DC_TABLE.length - 2);
+  return DC_TABLE[i] + (x - i) * (DC_TABLE[i + 1] - DC_TABLE[i]);
 }
 
 /** Angular-diameter distance, Mpc. */

@@ -92,10 +92,17 @@ function bandFluxes(bands: readonly string[], fluxR: number, gr: number, out: nu
   return out;
 }
 
-/** Add scratch·(flux_b / norm) to each band over a box, then clear the scratch there. */
-function distribute(w: Work, g: Grid, box: Box, fluxes: number[], norm: number): void {
+/**
+ * Add scratch·(flux_b / norm) to each band over a box, then clear the scratch there. A
+ * feature too small to hit any pixel centre (norm 0) keeps its flux as a small Gaussian at
+ * `fallback` (pixel position and σ), so no light ever goes missing inside the cutout.
+ */
+function distribute(w: Work, g: Grid, box: Box, fluxes: number[], norm: number, fallback?: [number, number, number]): void {
   if (box.x1 <= box.x0 || !(norm > 0)) {
     clearBox(w.scratch, g, box);
+    if (!fallback) return;
+    const b = drawGaussian(w.scratch, g, fallback[0], fallback[1], Math.max(0.5, fallback[2]), 1);
+    distribute(w, g, b, fluxes, 1);
     return;
   }
   const s = w.scratch;
@@ -227,19 +234,19 @@ function drawTarget(w: Work, g: Grid, t: GalaxyTruth, bands: readonly string[], 
       count: a.count, pitchDeg: a.pitchDeg, sense: a.sense, innerPx: a.innerArcsec / g.pix, scalePx: d.scaleArcsec / g.pix,
       sharpness: a.sharpness, phaseDeg: a.phaseDeg, flocculent: a.flocculent,
     });
-    distribute(w, g, box, bandFluxes(bands, F * a.fraction, a.gr, fl), sum);
+    distribute(w, g, box, bandFluxes(bands, F * a.fraction, a.gr, fl), sum, [...skyToPix(g, d.dx, d.dy), (2 * d.scaleArcsec) / g.pix]);
   }
   if (t.bar && frame) {
     const b = t.bar;
     const { box, sum } = drawBar(s, g, frame, { lengthPx: b.lengthArcsec / g.pix, q: b.q, angleDeg: b.angleDeg, shapeExp: b.shapeExp });
-    distribute(w, g, box, bandFluxes(bands, F * b.fraction, b.gr, fl), sum);
+    distribute(w, g, box, bandFluxes(bands, F * b.fraction, b.gr, fl), sum, [...skyToPix(g, frame.dx, frame.dy), (0.5 * b.lengthArcsec) / g.pix]);
   }
   if (t.ring) {
     const r = t.ring;
     const rf = { dx: r.dx, dy: r.dy, q: r.q, paDeg: r.paDeg };
     const knotPhase = ((t.index * 2654435761) % 6283) / 1000;
     const { box, sum } = drawRing(s, g, rf, r.radiusArcsec / g.pix, r.widthArcsec / g.pix, r.knots, knotPhase);
-    distribute(w, g, box, bandFluxes(bands, F * r.fraction, r.gr, fl), sum);
+    distribute(w, g, box, bandFluxes(bands, F * r.fraction, r.gr, fl), sum, [...skyToPix(g, r.dx, r.dy), (0.7 * r.radiusArcsec) / g.pix]);
   }
   for (const c of t.clumps) {
     const [cx, cy] = skyToPix(g, c.dx, c.dy);
@@ -255,7 +262,7 @@ function drawTarget(w: Work, g: Grid, t: GalaxyTruth, bands: readonly string[], 
     const R = sh.radiusArcsec / g.pix;
     const wd = sh.widthArcsec / g.pix;
     const { box, sum } = drawArc(s, g, cx, cy, R, wd, 0.25 * wd, sh.angleDeg, sh.spanDeg);
-    distribute(w, g, box, bandFluxes(bands, F * sh.fraction, sh.gr, fl), sum);
+    distribute(w, g, box, bandFluxes(bands, F * sh.fraction, sh.gr, fl), sum, [cx, cy, R]);
   }
 }
 

@@ -446,7 +446,13 @@ function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
   }
   t.bulgeShape = bt < 0.04 ? 'none' : barStrength > 0.55 && rng.bool(0.7) ? 'boxy' : barStrength > 0 && rng.bool(0.25) ? 'boxy' : 'rounded';
   for (const c of t.clumps) rest -= c.fraction;
-  t.disk = { fraction: Math.max(0.05, rest), scaleArcsec: h, q0, q: qd, gr: diskGr, dx: 0, dy: 0 };
+  // Keep at least a fifth of the light in the smooth disk: shrink the other parts if needed.
+  if (rest < 0.2) {
+    const k = 0.8 / (1 - rest);
+    scaleFractions(t, k);
+    rest = 0.2;
+  }
+  t.disk = { fraction: rest, scaleArcsec: h, q0, q: qd, gr: diskGr, dx: 0, dy: 0 };
   t.axisRatio = bt > 0.6 && t.bulge ? Math.max(qd, t.bulge.q * 0.9) : qd;
   if (edgeOn) t.axisRatio = qd;
 }
@@ -567,6 +573,18 @@ function addShells(b: Builder, total: number): number {
     });
   }
   return total;
+}
+
+/** Rescale the target's components so their r-band fractions sum to exactly 1. */
+function normaliseFractions(t: GalaxyTruth): void {
+  let total = (t.bulge?.fraction ?? 0) + (t.disk?.fraction ?? 0) + (t.bar?.fraction ?? 0) + (t.arms?.fraction ?? 0) + (t.ring?.fraction ?? 0);
+  for (const c of t.clumps) total += c.fraction;
+  for (const c of t.tails) total += c.fraction;
+  for (const c of t.shells) total += c.fraction;
+  if (total <= 0) return;
+  scaleFractions(t, 1 / total);
+  for (const c of t.tails) c.fraction /= total;
+  for (const c of t.shells) c.fraction /= total;
 }
 
 /** Scale every target component by f (to make room for tidal light). */
@@ -754,7 +772,10 @@ export function sampleTruth(index: number, seed: number): GalaxyTruth {
       gr: rng.uniform(0.05, 0.3),
     };
   }
-  if (!t.pointSource) t.gr = integratedColour(t);
+  if (!t.pointSource) {
+    normaliseFractions(t);
+    t.gr = integratedColour(t);
+  }
   t.fovArcsec = chooseFov(t);
   if (morph === 'artifact') {
     // The catalogue entry is a faint smudge beside a very bright, saturated star.

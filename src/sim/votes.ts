@@ -139,7 +139,7 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const stage = { none: 0, 'minor-disturbance': 1, 'major-disturbance': 2, merger: 3 }[t.mergerState];
   const seen = Math.max(v.tidal, v.companion);
   const mu = stage * (0.35 + 0.65 * seen);
-  const [mNone, mMinor, mMajor, mMerger] = ordinal(mu, 0.35 + 0.25 * (1 - v.detail), [0.5, 1.5, 2.5]);
+  const [mNone, mMinor, mMajor, mMerger] = ordinal(mu, 0.3 + 0.15 * (1 - v.detail), [0.5, 1.5, 2.5]);
   model.merging = { none: mNone, 'minor-disturbance': mMinor, 'major-disturbance': mMajor, merger: mMerger };
 
   // --- GZ2's "anything odd?" (rings, lenses, mergers, dust lanes, irregulars)
