@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'random seed (same seed, same bytes)', int, 0)
     .option('--fits', 'also write per-band FITS images in nanomaggies', false)
     .option('--workers <k>', 'worker threads (default: min(2, cores))', int)
-    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; fits: boolean; workers?: number }) => {
+    .option('--chunk-size <k>', 'galaxies per committed chunk, the unit of resumption', int, 256)
+    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; fits: boolean; workers?: number; chunkSize: number }) => {
       const progress = createProgress('simulate');
       const r = await simulateSurvey({ ...o, survey: o.survey as SurveyName, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
         progress.stop(),
