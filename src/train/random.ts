@@ -45,7 +45,8 @@ export const Stream = { split: 1, shuffle: 2, augment: 3, dropout: 4 } as const;
  * reordering catalogue rows never moves a galaxy between train and validation.
  */
 export function isValidation(id: string, seed: number, valFraction: number): boolean {
-  return hashString(id, mix(seed, Stream.split)) / 4294967296 < valFraction;
+  // FNV alone leaves ids that differ in one character with similar high bits; mix avalanches.
+  return mix(hashString(id), seed, Stream.split) / 4294967296 < valFraction;
 }
 
 /** Fisher–Yates permutation of `n` items for (seed, epoch). */

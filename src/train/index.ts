@@ -1,0 +1,8 @@
+/** Training: the tree loss, augmentation, data, checkpoints and the `train()` loop. */
+export { train, TrainingDivergedError, type TrainOptions, type TrainResult } from './train.js';
+export { treeLoss, dirichletMultinomialNll, lgamma, lgammaRatio, expectedFractions } from './loss.js';
+export { openTrainingSet, ImageCache, type TrainingSet, type TrainingSetOptions } from './data.js';
+export { augmentInto, randomAffine, type AugmentOptions } from './augment.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './optimizer.js';
+export { readCheckpoint, CheckpointError, CHECKPOINT_FILE, type Checkpoint, type CheckpointState } from './checkpoint.js';
+export type { EpochMetrics } from './metrics.js';
