@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cell } from '../src/data/index.js';
 import { getSchema } from '../src/schema/index.js';
-import { calibration, midPit } from '../src/predict/index.js';
+import { betaCdf, calibration, midPit } from '../src/predict/index.js';
 
 const schema = getSchema('decals-dr5');
 
@@ -54,6 +54,7 @@ function simulate(n: number, seed: number, shrinkStd = 1) {
         p[`${c}_fraction`] = m;
         p[`${c}_fraction_std`] = shrinkStd * Math.sqrt((m * (1 - m)) / (A + 1));
         v[c] = counts[a];
+        v[`oracle_${c}`] = probs[a];
       });
     }
     predictions.push(p);
@@ -92,4 +93,16 @@ test('error rows, unmatched ids and questions below minVotes are left out', () =
   const r = calibration(predictions, votes.slice(0, 10), { schema, votesIdColumn: 'iauname', minVotes: 1000 });
   assert.equal(r.matched, 9);
   assert.ok(r.questions.every((q) => q.galaxies === 0 && Number.isNaN(q.coverage['0.68'])));
+});
+
+test('betaCdf closed forms; true probabilities fall in the predicted intervals at the nominal rate', () => {
+  for (const x of [0.1, 0.5, 0.9]) {
+    assert.ok(Math.abs(betaCdf(x, 1, 1) - x) < 1e-12);
+    assert.ok(Math.abs(betaCdf(x, 2, 1) - x * x) < 1e-12);
+    assert.ok(Math.abs(betaCdf(x, 3, 5) + betaCdf(1 - x, 5, 3) - 1) < 1e-12);
+  }
+  const { predictions, votes } = simulate(600, 5);
+  const r = calibration(predictions, votes, { schema, votesIdColumn: 'iauname', truthPrefix: 'oracle_' });
+  assert.ok(Math.abs(r.overall['0.68'] - 0.68) < 0.03, `68%: ${r.overall['0.68']}`);
+  assert.ok(Math.abs(r.overall['0.95'] - 0.95) < 0.015, `95%: ${r.overall['0.95']}`);
 });

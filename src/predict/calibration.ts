@@ -12,6 +12,10 @@
  * PIT value P(K < k) + ½P(K = k) lies in [(1 − c)/2, (1 + c)/2] — for a continuous
  * prediction exactly the central interval, and for counts free of the discreteness that
  * makes plain intervals over-cover.
+ *
+ * On simulated data the true answer probabilities are known (the simulator's `oracle_…`
+ * columns); with `truthPrefix` the check asks instead how often the true probability falls
+ * within the central interval of the predicted Beta itself (PIT = the Beta CDF at the truth).
  */
 import type { Cell } from '../data/index.js';
 import type { Schema } from '../schema/index.js';
@@ -27,8 +31,14 @@ export interface CalibrationOptions {
   votesIdColumn?: string;
   /** Central interval probabilities to check. @default [0.68, 0.95] */
   levels?: number[];
-  /** Least number of votes on a question for a galaxy to count for it. @default 1 */
+  /** Least number of votes on a question for a galaxy to count for it (ignored with `truthPrefix`). @default 1 */
   minVotes?: number;
+  /**
+   * Check true answer probabilities instead of vote counts: the votes table holds them in
+   * `<truthPrefix><question>_<answer>` columns (e.g. `oracle_` in simulated catalogues).
+   * @default undefined (vote counts)
+   */
+  truthPrefix?: string;
 }
 
 /** Coverage of one question. */
@@ -62,14 +72,46 @@ export function lnGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
+/** Beta(a, b) parameters with mean `f` and std `s` (precision clamped to a sane range). */
+function betaParams(f: number, s: number): [number, number] {
+  const m = Math.min(1 - 1e-9, Math.max(1e-9, f));
+  const kappa = Math.min(1e7, Math.max(1e-3, (m * (1 - m)) / Math.max(s * s, 1e-18) - 1));
+  return [m * kappa, (1 - m) * kappa];
+}
+
+/** Continued fraction of the incomplete beta function (modified Lentz). */
+function betaContinuedFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1, d = 1 - ((a + b) * x) / (a + 1);
+  d = 1 / (Math.abs(d) < tiny ? tiny : d);
+  let h = d;
+  for (let m = 1; m <= 500; m++) {
+    for (const num of [(m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)), -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))]) {
+      d = 1 + num * d;
+      d = 1 / (Math.abs(d) < tiny ? tiny : d);
+      c = 1 + num / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      h *= d * c;
+    }
+    if (Math.abs(d * c - 1) < 1e-14) break;
+  }
+  return h;
+}
+
+/** Regularised incomplete beta I_x(a, b): the CDF of Beta(a, b) at x. */
+export function betaCdf(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(a * Math.log(x) + b * Math.log(1 - x) - (lnGamma(a) + lnGamma(b) - lnGamma(a + b)));
+  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(x, a, b)) / a : 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+}
+
 /**
  * Mid-p PIT of an observed count `k` of `n` under a beta-binomial whose Beta has mean `f`
  * and std `s`: P(K < k) + ½ P(K = k).
  */
 export function midPit(k: number, n: number, f: number, s: number): number {
-  const m = Math.min(1 - 1e-9, Math.max(1e-9, f));
-  const kappa = Math.min(1e7, Math.max(1e-3, (m * (1 - m)) / Math.max(s * s, 1e-18) - 1));
-  const a = m * kappa, b = (1 - m) * kappa;
+  const [a, b] = betaParams(f, s);
   const lnB = (x: number, y: number) => lnGamma(x) + lnGamma(y) - lnGamma(x + y);
   const base = lnGamma(n + 1) - lnB(a, b);
   let below = 0, at = 0;
@@ -93,6 +135,7 @@ export function calibration(predictions: Iterable<Record<string, Cell>>, votes: 
   const votesId = options.votesIdColumn ?? idColumn;
   const levels = options.levels ?? [0.68, 0.95];
   const minVotes = options.minVotes ?? 1;
+  const truthPrefix = options.truthPrefix;
   if (levels.some((l) => !(l > 0 && l < 1))) throw new OptionError(`calibration levels must be in (0, 1), got ${levels.join(', ')}`);
   const byId = new Map<string, Record<string, Cell>>();
   for (const row of predictions) if (row.status === undefined || row.status === 'ok') byId.set(String(row[idColumn]), row);
@@ -105,14 +148,21 @@ export function calibration(predictions: Iterable<Record<string, Cell>>, votes: 
     if (!p) continue;
     matched++;
     for (const q of schema.questions) {
-      const counts = q.columns.map((c) => (typeof v[c] === 'number' ? (v[c] as number) : 0));
-      const n = counts.reduce((a, b) => a + b, 0);
-      if (n < minVotes) continue;
       const fs = q.columns.map((c) => [p[`${c}_fraction`], p[`${c}_fraction_std`]] as const);
       if (fs.some(([f, s]) => typeof f !== 'number' || typeof s !== 'number' || !Number.isFinite(f) || !Number.isFinite(s))) continue;
+      let pits: number[];
+      if (truthPrefix !== undefined) {
+        const truth = q.columns.map((c) => v[`${truthPrefix}${c}`]);
+        if (truth.some((t) => typeof t !== 'number' || !Number.isFinite(t))) continue;
+        pits = truth.map((t, a) => betaCdf(t as number, ...betaParams(fs[a][0] as number, fs[a][1] as number)));
+      } else {
+        const counts = q.columns.map((c) => (typeof v[c] === 'number' ? (v[c] as number) : 0));
+        const n = counts.reduce((a, b) => a + b, 0);
+        if (n < minVotes) continue;
+        pits = counts.map((k, a) => midPit(Math.round(k), Math.round(n), fs[a][0] as number, fs[a][1] as number));
+      }
       galaxies[q.index]++;
-      counts.forEach((k, a) => {
-        const u = midPit(Math.round(k), Math.round(n), fs[a][0] as number, fs[a][1] as number);
+      pits.forEach((u) => {
         levels.forEach((l, li) => {
           if (u >= (1 - l) / 2 && u <= (1 + l) / 2) inside[q.index][li]++;
         });

@@ -9,4 +9,4 @@ export {
   type PcaModel, type PcaFitOptions,
 } from './pca.js';
 export { summariseConcentrations } from './uncertainty.js';
-export { calibration, midPit, type CalibrationOptions, type CalibrationReport, type QuestionCalibration } from './calibration.js';
+export { calibration, midPit, betaCdf, type CalibrationOptions, type CalibrationReport, type QuestionCalibration } from './calibration.js';
