@@ -2,9 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { GalmorphError } from '../errors.js';
 import * as schema from './commands/schema.js';
 import * as simulate from './commands/simulate.js';
+import * as train from './commands/train.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
