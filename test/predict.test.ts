@@ -2,6 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { readTable, type Cell } from '../src/data/index.js';
 import { getSchema } from '../src/schema/index.js';
@@ -143,4 +144,26 @@ test('a directory of images: ids are file stems in name order; CSV and Parquet a
   assert.deepEqual(ta.rows.map((r) => r.id), Array.from({ length: 10 }, (_, i) => `g${String(i).padStart(3, '0')}`));
   assert.ok(!ta.columns.includes('ra'));
   assertClose(tb.rows, ta.rows, 1e-12);
+});
+
+test('a run killed with SIGKILL resumes to the same output', async () => {
+  const root = tmp();
+  const opts = { model, catalog, chunkSize: 3, batchSize: 3, passes: 2 };
+  const ref = (await readTable((await predictSurvey({ ...opts, out: join(root, 'ref.parquet') })).out)).rows;
+  const out = join(root, 'killed.parquet');
+  const partial = join(root, '.killed.parquet.partial');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'predict-child.mts'), JSON.stringify({ ...opts, out })], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !(existsSync(partial) && readdirSync(partial).filter((f) => f.startsWith('part-')).length >= 2)) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const finished = existsSync(out);
+  const committed = existsSync(partial) ? readdirSync(partial).filter((f) => f.startsWith('part-')).length : 0;
+  if (!finished) assert.ok(committed >= 2 && committed < Math.ceil((N + 1) / 3), `killed mid-run: ${committed} chunks committed`);
+  const r = await predictSurvey({ ...opts, out, overwrite: finished });
+  if (!finished) assert.equal(r.resumedRows, committed * 3);
+  assertClose((await readTable(out)).rows, ref, 1e-9);
 });
