@@ -6,7 +6,8 @@
  * either in-process ({@link LocalReplica}, workers = 1) or a worker thread
  * ({@link WorkerReplica}); both run the same {@link ReplicaCore}.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/worker.js';
 import { tf, initEngine, type BackendChoice } from '../engine/index.js';
 import { buildNetwork, GalaxyModel, type ModelConfig } from '../models/model.js';
 import { treeLoss } from './loss.js';
@@ -204,7 +205,7 @@ export class WorkerReplica implements Replica {
 
   /** Start a worker holding a network for `config` on `backend`. */
   static async start(config: ModelConfig, backend: BackendChoice): Promise<WorkerReplica> {
-    const worker = spawnWorker();
+    const worker = startWorker(new URL('./worker.js', import.meta.url), import.meta.url);
     worker.unref();
     const r = new WorkerReplica(worker);
     await r.request({ kind: 'init', config, backend });
@@ -234,19 +235,6 @@ export class WorkerReplica implements Replica {
     this.failure ??= new Error('training worker disposed');
     await this.worker.terminate();
   }
-}
-
-/**
- * Start the worker from the same tree as this file: dist/train/worker.js when built; under
- * tsx (src/*.ts) through a bootstrap that registers tsx in the worker first, because Node
- * workers do not inherit the parent's `--import tsx` loader hooks.
- */
-function spawnWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true });
 }
 
 /** Start `count` replicas: in-process for 1, worker threads otherwise. */
