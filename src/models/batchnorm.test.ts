@@ -55,7 +55,7 @@ test('moving statistics follow the batch (unbiased variance) and drive inference
   const xv = Array.from({ length: 36 }, () => 4 * r() + 1);
   const x = tf.tensor4d(xv, shape as [number, number, number, number]);
   const bn = layerWith([1, 1], [0, 0], shape);
-  tf.dispose(bn.apply(x, { training: true }));
+  tf.dispose(bn.apply(x, { training: true }) as tf.Tensor);
   const [mm, mv] = bn.nonTrainableWeights.map((w) => w.read().dataSync());
   for (let c = 0; c < 2; c++) {
     const vals = xv.filter((_, i) => i % 2 === c);
