@@ -11,3 +11,4 @@ export {
   type ImageTensor, type ReadImageOptions, type FitsStretchOptions, type FitsImage, type FitsValue,
 } from './data/index.js';
 export { renderMosaic, catalogMosaic, type MosaicGroup, type MosaicOptions, type CatalogMosaicOptions } from './viz/mosaic.js';
+export * from './predict/index.js';

@@ -3,9 +3,10 @@ import { GalmorphError } from '../errors.js';
 import * as schema from './commands/schema.js';
 import * as simulate from './commands/simulate.js';
 import * as train from './commands/train.js';
+import * as predict from './commands/predict.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
