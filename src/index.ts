@@ -12,3 +12,14 @@ export {
 } from './data/index.js';
 export { renderMosaic, catalogMosaic, type MosaicGroup, type MosaicOptions, type CatalogMosaicOptions } from './viz/mosaic.js';
 export * from './predict/index.js';
+export { initEngine, engineInfo, type EngineInfo, type EngineOptions, type BackendChoice } from './engine/index.js';
+export {
+  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages,
+  type ModelConfig, type CreateModelOptions, type ArchitectureSpec,
+} from './models/index.js';
+export { train, TrainingDivergedError, treeLoss, type TrainOptions, type TrainResult, type EpochMetrics } from './train/index.js';
+export {
+  simulateGalaxy, sampleTruth, renderGalaxy, simulateVotes, getSurvey, surveyNames,
+  type SurveyName, type SurveyProfile, type GalaxyTruth, type SimulatedGalaxy,
+} from './sim/index.js';
+export { simulateSurvey, type SimulateOptions, type SimulateResult } from './sim/runner.js';
