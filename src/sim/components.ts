@@ -95,10 +95,12 @@ function profileAt(t: Float64Array, x: number): number {
  * are integrated on sub-pixel grids (16×16 within 1.5 px, 4–8 per side out to ~4–6 px), which
  * keeps the cusp of n ≳ 4 profiles from biasing the total.
  * @param boxy 0 = elliptical isophotes … 1 = fully boxy (x⁴ + y⁴) isophotes
+ * @param holeArcsec deplete the profile inside this radius (an inner ring's swept zone); the
+ *   drawn sum is then no longer the analytic fraction — callers renormalise by it
  */
 export function drawSersic(
   img: Float64Array, g: Grid, p: RadialProfile, reArcsec: number, q: number, paDeg: number,
-  dx: number, dy: number, scale = 1, boxy = 0,
+  dx: number, dy: number, scale = 1, boxy = 0, holeArcsec = 0,
 ): Box {
   const re = Math.max(reArcsec / g.pix, 0.05);
   const [cx, cy] = skyToPix(g, dx, dy);
@@ -110,17 +112,24 @@ export function drawSersic(
   const invRe2 = 1 / (re * re);
   const invQ = 1 / q;
   const norm = (scale * invRe2) * invQ; // intensity per pixel for unit flux
+  const hole = holeArcsec / g.pix;
+  const invHole2 = hole > 0 ? 1 / (hole * hole) : 0;
   const evalAt = (X: number, Y: number): number => {
     const a = X * ca - Y * sa;
     const b = (-X * sa - Y * ca) * invQ;
-    let u2 = (a * a + b * b) * invRe2;
+    const r2 = a * a + b * b;
+    let u2 = r2 * invRe2;
     if (boxy > 0) {
       const a2 = a * a;
       const b2 = b * b;
       const ub = Math.sqrt(a2 * a2 + b2 * b2) * invRe2;
       u2 += boxy * (ub - u2);
     }
-    return profileAt(t, Math.sqrt(Math.sqrt(u2)) * invDs);
+    const v = profileAt(t, Math.sqrt(Math.sqrt(u2)) * invDs);
+    if (hole <= 0) return v;
+    // Depleted inner zone: 75% of the light removed well inside the hole radius.
+    const h2 = r2 * invHole2;
+    return v * (1 - 0.75 * Math.exp(-h2 * h2));
   };
   const sub2 = re < 2 ? 8 : 4;
   const r2 = re < 2 ? 6 : 4;

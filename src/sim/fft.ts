@@ -10,13 +10,12 @@
 
 interface Plan {
   n: number;
-  /** Twiddles e^{-2πik/n}, k < n/2 (column passes). */
+  /** Twiddles W_n^k = cos[k] + i·sin[k] = e^{−2πik/n}, k < n/2. */
   cos: Float64Array;
   sin: Float64Array;
-  /** Per-stage twiddles e^{-2πik/len} stored at [len/2 + k] (row passes). */
-  twr: Float64Array;
-  twi: Float64Array;
   rev: Uint32Array;
+  /** log₂ n is odd: one plain radix-2 stage before the fused pairs. */
+  oddStages: boolean;
 }
 
 const plans = new Map<number, Plan>();
@@ -38,16 +37,7 @@ function plan(n: number): Plan {
     for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
     rev[i] = r;
   }
-  const twr = new Float64Array(n);
-  const twi = new Float64Array(n);
-  for (let len = 2; len <= n; len <<= 1) {
-    const half = len >> 1;
-    for (let k = 0; k < half; k++) {
-      twr[half + k] = Math.cos((2 * Math.PI * k) / len);
-      twi[half + k] = -Math.sin((2 * Math.PI * k) / len);
-    }
-  }
-  p = { n, cos, sin, twr, twi, rev };
+  p = { n, cos, sin, rev, oddStages: bits % 2 === 1 };
   plans.set(n, p);
   return p;
 }
@@ -59,9 +49,8 @@ export function nextPow2(n: number): number {
   return p;
 }
 
-/** Column FFTs of an n×n row-major image: each butterfly acts on two whole rows. */
-function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean): void {
-  const { n, cos, sin, rev } = p;
+/** Bit-reversal permutation of the rows of an n×n image (whole rows swapped). */
+function permuteRows(re: Float64Array, im: Float64Array, n: number, rev: Uint32Array): void {
   for (let i = 0; i < n; i++) {
     const j = rev[i];
     if (j > i) {
@@ -77,46 +66,97 @@ function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean):
       }
     }
   }
-  const sgn = inverse ? -1 : 1;
-  for (let len = 2; len <= n; len <<= 1) {
-    const half = len >> 1;
-    const step = n / len;
-    for (let i = 0; i < n; i += len) {
-      for (let k = 0; k < half; k++) {
-        const wr = cos[k * step];
-        const wi = sgn * sin[k * step];
-        const a = (i + k) * n;
-        const b = a + half * n;
-        if (k === 0) {
-          for (let x = 0; x < n; x++) {
-            const xr = re[b + x];
-            const xi = im[b + x];
-            re[b + x] = re[a + x] - xr;
-            im[b + x] = im[a + x] - xi;
-            re[a + x] += xr;
-            im[a + x] += xi;
-          }
-        } else {
-          for (let x = 0; x < n; x++) {
-            const br = re[b + x];
-            const bi = im[b + x];
-            const xr = br * wr - bi * wi;
-            const xi = br * wi + bi * wr;
-            re[b + x] = re[a + x] - xr;
-            im[b + x] = im[a + x] - xi;
-            re[a + x] += xr;
-            im[a + x] += xi;
-          }
+}
+
+/*
+ * Both passes use radix-2 decimation in time with pairs of stages fused ("radix-2²"): for a
+ * block of 4h points, stage 2h (twiddle w1 = W_{2h}^k) and stage 4h (twiddle w2 = W_{4h}^k,
+ * and −i·w2 for the odd pair) are applied while the four values sit in registers, halving
+ * the passes over memory. With log₂n odd, one plain radix-2 stage (no twiddles) goes first.
+ */
+
+/** Column FFTs of an n×n row-major image: each butterfly acts on whole rows. */
+function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean): void {
+  const { n, cos, sin, rev } = p;
+  permuteRows(re, im, n, rev);
+  const sg = inverse ? -1 : 1;
+  let h = 1;
+  if (p.oddStages) {
+    for (let i = 0; i < n; i += 2) {
+      const a = i * n;
+      const b = a + n;
+      for (let x = 0; x < n; x++) {
+        const ar = re[a + x];
+        const ai = im[a + x];
+        const br = re[b + x];
+        const bi = im[b + x];
+        re[a + x] = ar + br;
+        im[a + x] = ai + bi;
+        re[b + x] = ar - br;
+        im[b + x] = ai - bi;
+      }
+    }
+    h = 2;
+  }
+  for (; h < n; h *= 4) {
+    const s1 = n / (2 * h);
+    const s2 = n / (4 * h);
+    for (let i = 0; i < n; i += 4 * h) {
+      for (let k = 0; k < h; k++) {
+        const w1r = cos[k * s1];
+        const w1i = sg * sin[k * s1];
+        const w2r = cos[k * s2];
+        const w2i = sg * sin[k * s2];
+        const p0 = (i + k) * n;
+        const p1 = p0 + h * n;
+        const p2 = p1 + h * n;
+        const p3 = p2 + h * n;
+        for (let x = 0; x < n; x++) {
+          const a0r = re[p0 + x];
+          const a0i = im[p0 + x];
+          const a1r = re[p1 + x];
+          const a1i = im[p1 + x];
+          const a2r = re[p2 + x];
+          const a2i = im[p2 + x];
+          const a3r = re[p3 + x];
+          const a3i = im[p3 + x];
+          const t1r = a1r * w1r - a1i * w1i;
+          const t1i = a1r * w1i + a1i * w1r;
+          const t3r = a3r * w1r - a3i * w1i;
+          const t3i = a3r * w1i + a3i * w1r;
+          const b0r = a0r + t1r;
+          const b0i = a0i + t1i;
+          const b1r = a0r - t1r;
+          const b1i = a0i - t1i;
+          const b2r = a2r + t3r;
+          const b2i = a2i + t3i;
+          const b3r = a2r - t3r;
+          const b3i = a2i - t3i;
+          const t2r = b2r * w2r - b2i * w2i;
+          const t2i = b2r * w2i + b2i * w2r;
+          const ur = b3r * w2r - b3i * w2i;
+          const ui = b3r * w2i + b3i * w2r;
+          // t4 = −i·sg·u
+          const t4r = sg * ui;
+          const t4i = -sg * ur;
+          re[p0 + x] = b0r + t2r;
+          im[p0 + x] = b0i + t2i;
+          re[p2 + x] = b0r - t2r;
+          im[p2 + x] = b0i - t2i;
+          re[p1 + x] = b1r + t4r;
+          im[p1 + x] = b1i + t4i;
+          re[p3 + x] = b1r - t4r;
+          im[p3 + x] = b1i - t4i;
         }
       }
     }
   }
 }
 
-/** In-place 1-D FFTs of every row of an n×n image (each row stays in L1 cache for all stages). */
+/** In-place 1-D FFTs of every row of an n×n image (each row stays in L1 cache). */
 function fftRows(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean): void {
-  const { n, rev, twr, twi } = p;
-  const sgn = inverse ? -1 : 1;
+  const { n, cos, sin, rev } = p;
+  const sg = inverse ? -1 : 1;
   for (let off = 0; off < n * n; off += n) {
     for (let i = 0; i < n; i++) {
       const j = rev[i];
@@ -132,34 +172,66 @@ function fftRows(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean):
       }
     }
     const end = off + n;
-    for (let i = off; i < end; i += 2) {
-      const ar = re[i];
-      const ai = im[i];
-      const br = re[i + 1];
-      const bi = im[i + 1];
-      re[i] = ar + br;
-      im[i] = ai + bi;
-      re[i + 1] = ar - br;
-      im[i + 1] = ai - bi;
+    let h = 1;
+    if (p.oddStages) {
+      for (let i = off; i < end; i += 2) {
+        const ar = re[i];
+        const ai = im[i];
+        const br = re[i + 1];
+        const bi = im[i + 1];
+        re[i] = ar + br;
+        im[i] = ai + bi;
+        re[i + 1] = ar - br;
+        im[i + 1] = ai - bi;
+      }
+      h = 2;
     }
-    for (let len = 4; len <= n; len <<= 1) {
-      const half = len >> 1;
-      for (let i = off; i < end; i += len) {
-        for (let k = 0; k < half; k++) {
-          const wr = twr[half + k];
-          const wi = sgn * twi[half + k];
-          const a = i + k;
-          const b = a + half;
-          const br = re[b];
-          const bi = im[b];
-          const xr = br * wr - bi * wi;
-          const xi = br * wi + bi * wr;
-          const ar = re[a];
-          const ai = im[a];
-          re[b] = ar - xr;
-          im[b] = ai - xi;
-          re[a] = ar + xr;
-          im[a] = ai + xi;
+    for (; h < n; h *= 4) {
+      const s1 = n / (2 * h);
+      const s2 = n / (4 * h);
+      for (let k = 0; k < h; k++) {
+        const w1r = cos[k * s1];
+        const w1i = sg * sin[k * s1];
+        const w2r = cos[k * s2];
+        const w2i = sg * sin[k * s2];
+        for (let p0 = off + k; p0 < end; p0 += 4 * h) {
+          const p1 = p0 + h;
+          const p2 = p1 + h;
+          const p3 = p2 + h;
+          const a0r = re[p0];
+          const a0i = im[p0];
+          const a1r = re[p1];
+          const a1i = im[p1];
+          const a2r = re[p2];
+          const a2i = im[p2];
+          const a3r = re[p3];
+          const a3i = im[p3];
+          const t1r = a1r * w1r - a1i * w1i;
+          const t1i = a1r * w1i + a1i * w1r;
+          const t3r = a3r * w1r - a3i * w1i;
+          const t3i = a3r * w1i + a3i * w1r;
+          const b0r = a0r + t1r;
+          const b0i = a0i + t1i;
+          const b1r = a0r - t1r;
+          const b1i = a0i - t1i;
+          const b2r = a2r + t3r;
+          const b2i = a2i + t3i;
+          const b3r = a2r - t3r;
+          const b3i = a2i - t3i;
+          const t2r = b2r * w2r - b2i * w2i;
+          const t2i = b2r * w2i + b2i * w2r;
+          const ur = b3r * w2r - b3i * w2i;
+          const ui = b3r * w2i + b3i * w2r;
+          const t4r = sg * ui;
+          const t4i = -sg * ur;
+          re[p0] = b0r + t2r;
+          im[p0] = b0i + t2i;
+          re[p2] = b0r - t2r;
+          im[p2] = b0i - t2i;
+          re[p1] = b1r + t4r;
+          im[p1] = b1i + t4i;
+          re[p3] = b1r - t4r;
+          im[p3] = b1i - t4i;
         }
       }
     }

@@ -88,6 +88,14 @@ export function sersicProfile(nIn: number): RadialProfile {
   return p;
 }
 
+/** Intensity (unit total flux, r_e = 1, q = 1) of a profile at u = r / r_e. */
+export function profileIntensity(p: RadialProfile, u: number): number {
+  const x = Math.sqrt(Math.max(u, 0)) * p.invDs;
+  if (x >= PROFILE_TABLE_SIZE) return 0;
+  const i = x | 0;
+  return p.intensity[i] + (x - i) * (p.intensity[i + 1] - p.intensity[i]);
+}
+
 /** Enclosed flux fraction of a profile within u = r / r_e (circular). */
 export function enclosedFraction(p: RadialProfile, u: number): number {
   if (u <= 0) return 0;

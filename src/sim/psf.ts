@@ -64,30 +64,43 @@ export function moffatTransfer(out: Float64Array, n: number, fwhmPx: number, bet
   const { table, invDx } = moffatOtf(beta);
   const alpha = moffatAlpha(fwhmPx, beta);
   const w = Math.max(1, boxW);
-  const sinc = new Float64Array(n);
-  const freq = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const f = (k <= n / 2 ? k : k - n) / n;
-    freq[k] = f * f;
+  const half = n >> 1;
+  const sinc = scratch(n);
+  const freq2 = scratch2(n);
+  for (let k = 0; k <= half; k++) {
+    const f = k / n;
+    freq2[k] = f * f;
     const x = Math.PI * f * w;
     sinc[k] = x === 0 ? 1 : Math.sin(x) / x;
   }
   const scale = 2 * Math.PI * alpha * invDx;
-  for (let y = 0; y < n; y++) {
-    const fy = freq[y];
+  // The transfer function depends on |kx| and |ky| only: fill one quadrant and mirror it.
+  for (let y = 0; y <= half; y++) {
+    const fy = freq2[y];
     const sy = sinc[y];
-    const row = y * n;
-    for (let x = 0; x < n; x++) {
-      const t = Math.sqrt(fy + freq[x]) * scale;
+    const r1 = y * n;
+    const r2 = ((n - y) % n) * n;
+    for (let x = 0; x <= half; x++) {
+      const t = Math.sqrt(fy + freq2[x]) * scale;
       let v = 0;
       if (t < OTF_SIZE) {
         const i = t | 0;
         v = table[i] + (t - i) * (table[i + 1] - table[i]);
       }
-      out[row + x] = v * sy * sinc[x];
+      v *= sy * sinc[x];
+      const xm = (n - x) % n;
+      out[r1 + x] = v;
+      out[r1 + xm] = v;
+      out[r2 + x] = v;
+      out[r2 + xm] = v;
     }
   }
 }
+
+let scratchA = new Float64Array(0);
+let scratchB = new Float64Array(0);
+const scratch = (n: number): Float64Array => (scratchA.length > n ? scratchA : (scratchA = new Float64Array(n + 1)));
+const scratch2 = (n: number): Float64Array => (scratchB.length > n ? scratchB : (scratchB = new Float64Array(n + 1)));
 
 /**
  * Add a point source of total `flux` at pixel (cx, cy) into a band image, with a Moffat PSF

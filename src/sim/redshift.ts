@@ -19,7 +19,7 @@ export function redshiftTruth(t: GalaxyTruth, z: number): GalaxyTruth {
   c.fovArcsec = Math.min(240, Math.max(16, t.fovArcsec * s));
   const f = c.fovArcsec / t.fovArcsec;
   if (c.bulge) Object.assign(c.bulge, { reArcsec: c.bulge.reArcsec * s, dx: c.bulge.dx * s, dy: c.bulge.dy * s });
-  if (c.disk) Object.assign(c.disk, { scaleArcsec: c.disk.scaleArcsec * s, dx: c.disk.dx * s, dy: c.disk.dy * s });
+  if (c.disk) Object.assign(c.disk, { scaleArcsec: c.disk.scaleArcsec * s, dx: c.disk.dx * s, dy: c.disk.dy * s, holeArcsec: c.disk.holeArcsec * s });
   if (c.bar) c.bar.lengthArcsec *= s;
   if (c.arms) c.arms.innerArcsec *= s;
   if (c.ring) Object.assign(c.ring, { radiusArcsec: c.ring.radiusArcsec * s, widthArcsec: c.ring.widthArcsec * s, dx: c.ring.dx * s, dy: c.ring.dy * s });

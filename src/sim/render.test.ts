@@ -153,6 +153,36 @@ test('render: residual noise matches the survey depth (σ per pixel from the 5σ
   }
 });
 
+test('render: oversampled cutouts keep the noise per arcsec² (correlated, like resampled images)', () => {
+  const s = getSurvey('sdss');
+  const t = { ...sampleTruth(0, 1), magR: 30, stars: [] as GalaxyTruth['stars'] };
+  const size = 128;
+  t.fovArcsec = (s.pixscale_arcsec / 2.5) * size; // 2.5 cutout pixels per native pixel
+  const r = renderGalaxy(t, s, { size, seed: 5 });
+  const img = r.bands[1];
+  const native = bandNoise(s, 'r').sigmaPix;
+  const a = (r.pixscale_arcsec / s.pixscale_arcsec) ** 2;
+  let s2 = 0;
+  for (const v of img) s2 += v * v;
+  const perPixel = Math.sqrt(s2 / img.length);
+  // Interpolated noise: each cutout pixel carries about σ₀·A/A₀.
+  assert.ok(Math.abs(perPixel / r.noiseSigma[1] - 1) < 0.1, `per-pixel σ ${perPixel} vs reported ${r.noiseSigma[1]}`);
+  assert.ok(perPixel < native * Math.sqrt(a), 'noise must be smoothed below white per-pixel noise');
+  // Sums over 16×16 blocks: the same noise as the native pixels they cover (σ₀²·A_block/A₀).
+  const B = 16;
+  let v2 = 0;
+  let nb = 0;
+  for (let by = 0; by + B <= size; by += B) for (let bx = 0; bx + B <= size; bx += B) {
+    let sum = 0;
+    for (let y = by; y < by + B; y++) for (let x = bx; x < bx + B; x++) sum += img[y * size + x];
+    v2 += sum * sum;
+    nb++;
+  }
+  const expected = native * Math.sqrt(a * B * B);
+  const got = Math.sqrt(v2 / nb);
+  assert.ok(Math.abs(got / expected - 1) < 0.3, `block noise ${got} vs ${expected}`);
+});
+
 test('render: artificially redshifted galaxies are fainter and smaller', () => {
   const t = sampleTruth(30, 4);
   const far = redshiftTruth(t, t.redshift * 2.5);

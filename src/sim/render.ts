@@ -69,7 +69,8 @@ interface Work {
   im2: Float64Array;
   kt: Float64Array[];
   noise: Float64Array;
-  line: Float64Array;
+  noiseBig: Float64Array;
+  noiseTmp: Float64Array;
 }
 
 const works = new Map<number, Work>();
@@ -80,7 +81,7 @@ function workFor(n: number): Work {
   const a = (): Float64Array => new Float64Array(n * n);
   w = {
     n, pre: [a(), a(), a()], scratch: a(), tau: a(), re: a(), im: a(), re2: a(), im2: a(),
-    kt: [a(), a(), a()], noise: a(), line: new Float64Array(n),
+    kt: [a(), a(), a()], noise: a(), noiseBig: new Float64Array(0), noiseTmp: new Float64Array(0),
   };
   works.set(n, w);
   return w;
@@ -225,8 +226,8 @@ function drawTarget(w: Work, g: Grid, t: GalaxyTruth, bands: readonly string[], 
   const d = t.disk;
   const frame = d ? { dx: d.dx, dy: d.dy, q: d.q, paDeg: t.positionAngleDeg } : null;
   if (d && frame) {
-    const box = drawSersic(s, g, sersicProfile(1), 1.678 * d.scaleArcsec, d.q, t.positionAngleDeg, d.dx, d.dy);
-    distribute(w, g, box, bandFluxes(bands, F * d.fraction, d.gr, fl), 1);
+    const box = drawSersic(s, g, sersicProfile(1), 1.678 * d.scaleArcsec, d.q, t.positionAngleDeg, d.dx, d.dy, 1, 0, d.holeArcsec);
+    distribute(w, g, box, bandFluxes(bands, F * d.fraction, d.gr, fl), d.holeArcsec > 0 ? sumBox(s, g, box) : 1);
   }
   if (t.arms && d && frame) {
     const a = t.arms;
@@ -410,7 +411,6 @@ function addNoise(w: Work, g: Grid, img: Float64Array, rng: Rng, sigmaWhite: num
   const n = g.stride;
   const size = g.size;
   const nz = w.noise;
-  let sigmaOut = sigmaWhite;
   if (boxW <= 1.3) {
     // White noise: sky, read and source noise in one draw per pixel.
     const s2 = sigmaWhite * sigmaWhite;
@@ -424,59 +424,67 @@ function addNoise(w: Work, g: Grid, img: Float64Array, rng: Rng, sigmaWhite: num
     }
     return sigmaWhite;
   }
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) nz[y * n + x] = sigmaWhite * rng.fastNormal();
-  {
-    // Separable box of width boxW: full weight for whole pixels, partial weight at the ends.
-    const half = boxW / 2;
-    const r = Math.ceil(half - 0.5);
-    const kern: number[] = [];
-    let ks = 0;
-    for (let k = -r; k <= r; k++) {
-      const lo = Math.max(k - 0.5, -half);
-      const hi = Math.min(k + 0.5, half);
-      const v = Math.max(0, hi - lo);
-      kern.push(v);
-      ks += v;
-    }
-    for (let i = 0; i < kern.length; i++) kern[i] /= ks;
-    let k2 = 0;
-    for (const v of kern) k2 += v * v;
-    const line = w.line;
-    for (let y = 0; y < size; y++) {
-      const row = y * n;
-      for (let x = 0; x < size; x++) line[x] = nz[row + x];
+  // Correlated sky noise: a white field (with a margin, so no edge handling) smoothed by a
+  // separable box of width boxW — full weight for whole pixels, partial weight at the ends.
+  const half = boxW / 2;
+  const r = Math.ceil(half - 0.5);
+  const kern = new Float64Array(2 * r + 1);
+  let ks = 0;
+  for (let k = -r; k <= r; k++) {
+    const v = Math.max(0, Math.min(k + 0.5, half) - Math.max(k - 0.5, -half));
+    kern[k + r] = v;
+    ks += v;
+  }
+  let k2 = 0;
+  for (let k = 0; k < kern.length; k++) {
+    kern[k] /= ks;
+    k2 += kern[k] * kern[k];
+  }
+  const m = size + 2 * r;
+  const big = w.noiseBig.length >= m * m ? w.noiseBig : (w.noiseBig = new Float64Array(m * m));
+  for (let i = 0; i < m * m; i++) big[i] = sigmaWhite * rng.fastNormal();
+  const tmp = w.noiseTmp.length >= m * size ? w.noiseTmp : (w.noiseTmp = new Float64Array(m * size));
+  const k0 = kern[0];
+  const k1 = kern[1];
+  const kk2 = kern[2];
+  for (let y = 0; y < m; y++) {
+    const src = y * m;
+    const dst = y * size;
+    if (r === 1) {
+      for (let x = 0; x < size; x++) tmp[dst + x] = k0 * big[src + x] + k1 * big[src + x + 1] + kk2 * big[src + x + 2];
+    } else {
       for (let x = 0; x < size; x++) {
         let acc = 0;
-        for (let k = -r; k <= r; k++) {
-          let xx = x + k;
-          xx = xx < 0 ? -xx : xx >= size ? 2 * size - 2 - xx : xx;
-          acc += kern[k + r] * line[xx];
-        }
-        nz[row + x] = acc;
+        for (let k = 0; k <= 2 * r; k++) acc += kern[k] * big[src + x + k];
+        tmp[dst + x] = acc;
       }
     }
-    for (let x = 0; x < size; x++) {
-      for (let y = 0; y < size; y++) line[y] = nz[y * n + x];
-      for (let y = 0; y < size; y++) {
-        let acc = 0;
-        for (let k = -r; k <= r; k++) {
-          let yy = y + k;
-          yy = yy < 0 ? -yy : yy >= size ? 2 * size - 2 - yy : yy;
-          acc += kern[k + r] * line[yy];
-        }
-        nz[y * n + x] = acc;
-      }
-    }
-    sigmaOut = sigmaWhite * k2; // separable: variance × (Σk²)² overall
   }
+  for (let y = 0; y < size; y++) {
+    const dst = y * n;
+    if (r === 1) {
+      const a0 = y * size;
+      const a1 = a0 + size;
+      const a2 = a1 + size;
+      for (let x = 0; x < size; x++) nz[dst + x] = k0 * tmp[a0 + x] + k1 * tmp[a1 + x] + kk2 * tmp[a2 + x];
+    } else {
+      for (let x = 0; x < size; x++) {
+        let acc = 0;
+        for (let k = 0; k <= 2 * r; k++) acc += kern[k] * tmp[(y + k) * size + x];
+        nz[dst + x] = acc;
+      }
+    }
+  }
+  const sigmaOut = sigmaWhite * k2; // separable: variance × (Σk²)² overall
+  // Source Poisson noise (white), skipped where it is < 1% of the sky variance.
   const invGain = 1 / gain;
+  const minF = 0.01 * sigmaOut * sigmaOut * gain;
   for (let y = 0; y < size; y++) {
     const row = y * n;
     for (let x = 0; x < size; x++) {
       const i = row + x;
       const f = img[i];
-      const src = f > 0 ? Math.sqrt(f * invGain) * rng.fastNormal() : 0;
-      img[i] = f + nz[i] + src;
+      img[i] = f > minF ? f + nz[i] + Math.sqrt(f * invGain) * rng.fastNormal() : f + nz[i];
     }
   }
   return sigmaOut;

@@ -39,6 +39,12 @@ export interface SurveyProfile {
   readonly artifactRates: Readonly<{ trail: number; badColumn: number; missingPatch: number }>;
   /** Colour-image stretch: per-band multipliers (bluest first) of the asinh RGB mapping. */
   readonly rgbScales: readonly number[];
+  /**
+   * asinh softening of the colour stretch, nmgy/arcsec² — about twice the r-band sky noise of
+   * a native pixel, as each survey's own image pipeline sets it (so a shallow survey's JPEGs
+   * are not dominated by noise, but hide faint features).
+   */
+  readonly rgbSoftening: number;
 }
 
 /** Dust attenuation per band relative to r (Cardelli-like, A_λ/A_r). */
@@ -76,7 +82,8 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     readNoiseFraction: 0.05,
     saturationMag: 13.5,
     artifactRates: Object.freeze({ trail: 0.012, badColumn: 0.008, missingPatch: 0.01 }),
-    rgbScales: Object.freeze([2.2, 1.3, 1.0]),
+    rgbScales: Object.freeze([2.7, 1.55, 1.0]),
+    rgbSoftening: 0.25,
   }),
   sdss: Object.freeze({
     name: 'sdss',
@@ -93,7 +100,8 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     readNoiseFraction: 0.05,
     saturationMag: 14.0,
     artifactRates: Object.freeze({ trail: 0.006, badColumn: 0.006, missingPatch: 0.004 }),
-    rgbScales: Object.freeze([2.2, 1.3, 1.05]),
+    rgbScales: Object.freeze([2.5, 1.45, 1.2]),
+    rgbSoftening: 0.55,
   }),
   des: Object.freeze({
     name: 'des',
@@ -110,7 +118,8 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     readNoiseFraction: 0.05,
     saturationMag: 14.5,
     artifactRates: Object.freeze({ trail: 0.01, badColumn: 0.008, missingPatch: 0.008 }),
-    rgbScales: Object.freeze([2.2, 1.3, 1.05]),
+    rgbScales: Object.freeze([2.5, 1.45, 1.2]),
+    rgbSoftening: 0.23,
   }),
 });
 

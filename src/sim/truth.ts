@@ -52,6 +52,8 @@ export interface DiskPart {
   /** Lopsided shift of the disk centre, arcsec (irregulars). */
   dx: number;
   dy: number;
+  /** Radius inside which the disk is depleted (inside an inner ring), disk plane, arcsec; 0 = none. */
+  holeArcsec: number;
 }
 
 export interface BarPart {
@@ -288,9 +290,9 @@ function sampleDistance(rng: Rng, pop: keyof typeof LF): { z: number; absMag: nu
 
 /** Half-light radius in kpc from size–luminosity relations (Shen et al. 2003-like). */
 function sizeKpc(rng: Rng, absMag: number, kind: 'early' | 'late' | 'dwarf'): number {
-  if (kind === 'early') return rng.logNormal(3.6 * Math.pow(10, -0.4 * 0.6 * (absMag + 21)), 0.3);
-  if (kind === 'late') return rng.logNormal(5.0 * Math.pow(10, -0.4 * 0.3 * (absMag + 21)), 0.3);
-  return rng.logNormal(3.5 * Math.pow(10, -0.4 * 0.25 * (absMag + 19)), 0.35);
+  if (kind === 'early') return rng.logNormal(4.3 * Math.pow(10, -0.4 * 0.6 * (absMag + 21)), 0.3);
+  if (kind === 'late') return rng.logNormal(6.0 * Math.pow(10, -0.4 * 0.3 * (absMag + 21)), 0.3);
+  return rng.logNormal(4.2 * Math.pow(10, -0.4 * 0.25 * (absMag + 19)), 0.35);
 }
 
 const redColour = (rng: Rng, z: number): number => rng.gauss(0.76, 0.03) + 0.9 * z;
@@ -404,7 +406,7 @@ function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
     let flocculent = countIdx === 4 || ((stage === 'Sc' || stage === 'Sd') && rng.bool(0.25));
     const count = countIdx === 4 || flocculent ? 5 + rng.int(3) : countIdx + 1;
     if (count >= 5) flocculent = true;
-    const frac = flocculent ? rng.uniform(0.12, 0.22) : rng.uniform(0.16, 0.34);
+    const frac = flocculent ? rng.uniform(0.15, 0.28) : rng.uniform(0.22, 0.42);
     const reb = t.bulge?.reArcsec ?? 0;
     t.arms = {
       count, pitchDeg: rng.uniform(sp.pitch[0], sp.pitch[1]), fraction: frac, flocculent, sense: rng.bool(0.5) ? 1 : -1,
@@ -417,21 +419,26 @@ function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
     if ((stage === 'Sc' || stage === 'Sd') && rng.bool(0.6)) addArmClumps(b, rng.int(6) + 2, h, qd);
   }
   // Rings: inner rings in about a third of disks (more often around bars), outer rings rarer.
+  // An inner ring gathers the disk light inside it (the zone the bar sweeps is depleted) and
+  // the spiral arms start from it.
   const ringDraw = rng.float();
   const pInner = barStrength > 0 ? 0.38 : 0.24;
+  let hole = 0;
   if (ringDraw < pInner) {
-    const radius = barLen > 0 ? barLen * rng.uniform(1.0, 1.15) : h * rng.uniform(0.8, 1.6);
-    const frac = rng.uniform(0.04, 0.12);
+    const radius = barLen > 0 ? barLen * rng.uniform(1.0, 1.15) : h * rng.uniform(1.0, 1.8);
+    const frac = rng.uniform(0.08, 0.18);
     t.ring = {
-      type: 'inner', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.08, 0.16), fraction: frac, q: qd,
+      type: 'inner', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.06, 0.11), fraction: frac, q: qd,
       paDeg: t.positionAngleDeg, dx: 0, dy: 0, knots: 0, gr: diskGr - 0.08,
     };
+    hole = 0.85 * radius;
+    if (t.arms) t.arms.innerArcsec = Math.max(t.arms.innerArcsec, radius);
     rest -= frac;
   } else if (ringDraw < pInner + 0.09) {
     const radius = barLen > 0 ? barLen * rng.uniform(2.0, 2.5) : h * rng.uniform(2.2, 3.2);
-    const frac = rng.uniform(0.04, 0.1);
+    const frac = rng.uniform(0.06, 0.14);
     t.ring = {
-      type: 'outer', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.07, 0.12), fraction: frac, q: qd,
+      type: 'outer', radiusArcsec: radius, widthArcsec: radius * rng.uniform(0.05, 0.09), fraction: frac, q: qd,
       paDeg: t.positionAngleDeg, dx: 0, dy: 0, knots: 0, gr: diskGr - 0.1,
     };
     rest -= frac;
@@ -439,7 +446,7 @@ function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
   // Dust lanes in highly inclined disks.
   if (inc > 72 && (spiral || rng.bool(0.35))) {
     t.dust = {
-      tau: spiral ? rng.uniform(1.0, 3.0) : rng.uniform(0.3, 0.8), widthArcsec: Math.max(0.15, h * q0 * rng.uniform(0.25, 0.45)),
+      tau: spiral ? rng.uniform(2.5, 5.0) : rng.uniform(0.6, 1.5), widthArcsec: Math.max(0.08, 1.678 * h * q0 * rng.uniform(0.18, 0.3)),
       offsetArcsec: h * q0 * 0.5 * Math.cos(inc * deg) * 4 * (rng.bool(0.5) ? 1 : -1), lengthArcsec: h * 1.5,
       paDeg: t.positionAngleDeg,
     };
@@ -452,7 +459,7 @@ function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
     scaleFractions(t, k);
     rest = 0.2;
   }
-  t.disk = { fraction: rest, scaleArcsec: h, q0, q: qd, gr: diskGr, dx: 0, dy: 0 };
+  t.disk = { fraction: rest, scaleArcsec: h, q0, q: qd, gr: diskGr, dx: 0, dy: 0, holeArcsec: hole };
   t.axisRatio = bt > 0.6 && t.bulge ? Math.max(qd, t.bulge.q * 0.9) : qd;
   if (edgeOn) t.axisRatio = qd;
 }
@@ -495,7 +502,7 @@ function buildIrregular(b: Builder): void {
     t.clumps.push({ dx, dy, sigmaArcsec: Math.max(0.12, rng.uniform(0.2, 0.6) / b.kpcArc), fraction: f, gr: rng.uniform(0.05, 0.3) });
   }
   clumpFrac = t.clumps.reduce((s, c) => s + c.fraction, 0);
-  t.disk = { fraction: 1 - clumpFrac, scaleArcsec: h, q0, q, gr: rng.gauss(0.38, 0.05) + 0.3 * t.redshift, dx: ox, dy: oy };
+  t.disk = { fraction: 1 - clumpFrac, scaleArcsec: h, q0, q, gr: rng.gauss(0.38, 0.05) + 0.3 * t.redshift, dx: ox, dy: oy, holeArcsec: 0 };
   t.axisRatio = q;
   t.hubbleStage = 'Irr';
 }
@@ -637,7 +644,7 @@ function buildCollisionalRing(b: Builder): void {
     type: 'collisional', radiusArcsec: R, widthArcsec: R * rng.uniform(0.1, 0.16), fraction: 0.47, q, paDeg: t.positionAngleDeg,
     dx: 0, dy: 0, knots: 6 + rng.int(8), gr: rng.uniform(0.15, 0.3),
   };
-  t.disk = { fraction: 0.35, scaleArcsec: R * 0.45, q0: 0.15, q, gr: 0.5, dx: ux * off * 0.5, dy: uy * off * 0.5 };
+  t.disk = { fraction: 0.35, scaleArcsec: R * 0.45, q0: 0.15, q, gr: 0.5, dx: ux * off * 0.5, dy: uy * off * 0.5, holeArcsec: 0.8 * R };
   t.axisRatio = q;
   t.bulgeShape = 'rounded';
   t.hubbleStage = 'Ring';

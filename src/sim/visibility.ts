@@ -11,6 +11,7 @@
 import type { Conditions } from './conditions.js';
 import { bandNoise, magToNmgy, type SurveyName, type SurveyProfile } from './surveys.js';
 import { mu50, type GalaxyTruth } from './truth.js';
+import { profileIntensity, sersicProfile } from './profiles.js';
 
 /** Visibility of a galaxy's features in one survey rendering. Scores are in [0, 1]. */
 export interface Visibility {
@@ -103,14 +104,21 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
   }
   let ring = 0;
   if (t.ring) {
-    const R = t.ring.radiusArcsec;
-    const w = t.ring.widthArcsec;
-    const fr = t.ring.fraction * F;
-    const area = 2 * Math.PI * R * Math.max(2.5 * w, fwhm) * Math.max(t.ring.q, 0.2);
-    const perEl = snrOf(fr, area, (t.disk?.fraction ?? 0) * F * 0.3) / Math.sqrt(area / elementArea(2.5 * w));
-    const contrast = t.ring.fraction / (t.ring.fraction + 0.25 * (t.disk?.fraction ?? 0) + 0.05 * (t.bulge?.fraction ?? 0));
-    const viewing = t.ring.type === 'polar' ? 1 : smoothstep(0.2, 0.45, t.ring.q);
-    ring = resolve(0.6 * R, fwhm) * detect(perEl, 2.5) * smoothstep(0.05, 0.3, contrast) * viewing;
+    // A ring is seen when, after the PSF, it stands out above the light underneath it and
+    // its central hole is resolved.
+    const rg = t.ring;
+    const R = rg.radiusArcsec;
+    const w = rg.widthArcsec;
+    const qr = Math.max(rg.q, 0.2);
+    const peak = (rg.fraction * F) / (2 * Math.PI * R * Math.sqrt(2 * Math.PI) * w * qr);
+    const sBlur = Math.sqrt(w * w + (fwhm / 2.355) ** 2);
+    const blurred = (peak * w) / sBlur;
+    const under = surfaceBrightnessAt(t, R, F);
+    const contrast = blurred / (under + 1e-9);
+    const area = 2 * Math.PI * R * 2.355 * sBlur * qr;
+    const perEl = snrOf(blurred * area, area, under * area) / Math.sqrt(area / elementArea(2.355 * sBlur));
+    const viewing = rg.type === 'polar' ? 1 : smoothstep(0.2, 0.45, rg.q);
+    ring = resolve(R, 1.6 * fwhm) * smoothstep(0.15, 0.7, contrast) * detect(perEl, 3) * viewing;
   }
   let tidal = 0;
   {
@@ -134,7 +142,7 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
   let dust = 0;
   if (t.dust && t.dust.tau > 0) {
     const contrast = 1 - Math.exp(-t.dust.tau);
-    dust = contrast * resolve(3 * t.dust.widthArcsec, fwhm) * detect(snr, 20);
+    dust = contrast * resolve(5 * t.dust.widthArcsec, fwhm) * detect(snr, 20);
   }
   let clumps = 0;
   if (t.clumps.length) {
@@ -162,6 +170,25 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
     survey: survey.name, psfFwhmArcsec: fwhm, resolution, snr, mu50: mu50(t), sbLimit: 22.5 - 2.5 * Math.log10(sA), qObs,
     detail, disk, arms, bar, ring, tidal, companion, dust, clumps, lens, artifact,
   };
+}
+
+/**
+ * Mean surface brightness (nmgy/arcsec²) of the target's bulge and disk (with its arms) at
+ * disk-plane radius r, averaged around the ellipse (projected).
+ */
+function surfaceBrightnessAt(t: GalaxyTruth, r: number, F: number): number {
+  let sb = 0;
+  if (t.bulge) {
+    const re = t.bulge.reArcsec;
+    sb += (t.bulge.fraction * F * profileIntensity(sersicProfile(t.bulge.n), (r * Math.sqrt(t.bulge.q)) / re)) / (re * re * t.bulge.q);
+  }
+  if (t.disk) {
+    const h = t.disk.scaleArcsec;
+    const frac = t.disk.fraction + (t.arms?.fraction ?? 0) + (t.bar && r < t.bar.lengthArcsec ? t.bar.fraction : 0);
+    const depleted = t.disk.holeArcsec > 0 ? 1 - 0.75 * Math.exp(-((r / t.disk.holeArcsec) ** 4)) : 1;
+    sb += (frac * F * Math.exp(-r / h) * depleted) / (2 * Math.PI * h * h * t.disk.q);
+  }
+  return sb;
 }
 
 /** How strongly stars and imaging artifacts dominate the cutout, 0–1. */
@@ -197,6 +224,8 @@ function artifactScore(t: GalaxyTruth, survey: SurveyProfile, cond: Conditions, 
 
 /** Visibility threshold above which a feature counts as visible for tags and labels. */
 export const VISIBLE = 0.5;
+/** Rings must be clearer than other features to be labelled (a ring label is a claim). */
+export const RING_VISIBLE = 0.65;
 
 /**
  * Talk-style tags for what this survey's image shows (a subset of the intrinsic tags, plus
@@ -212,9 +241,9 @@ export function visibleTags(t: GalaxyTruth, v: Visibility): string[] {
   if (has('starforming') && v.detail > 0.3) tags.add('starforming');
   if (t.arms && v.arms > VISIBLE) tags.add('spiral');
   if (has('barred') && v.bar > VISIBLE) tags.add('barred');
-  if (t.ring && t.ring.type !== 'polar' && v.ring > VISIBLE) tags.add('ring');
-  if (t.ring?.type === 'polar' && v.ring > VISIBLE) tags.add('polar-ring');
-  if (t.ring?.type === 'collisional' && v.ring > VISIBLE) tags.add('collisional-ring');
+  if (t.ring && t.ring.type !== 'polar' && v.ring > RING_VISIBLE) tags.add('ring');
+  if (t.ring?.type === 'polar' && v.ring > RING_VISIBLE) tags.add('polar-ring');
+  if (t.ring?.type === 'collisional' && v.ring > RING_VISIBLE) tags.add('collisional-ring');
   if (has('edge-on') && v.qObs < 0.45) tags.add('edge-on');
   if (has('dust-lane') && v.dust > VISIBLE) tags.add('dust-lane');
   if (has('clumpy') && v.clumps > VISIBLE) tags.add('clumpy');
@@ -231,5 +260,5 @@ export function visibleTags(t: GalaxyTruth, v: Visibility): string[] {
 
 /** Visible ring label (inner/outer/collisional/polar ring shown by this survey): 0 or 1. */
 export function ringLabel(t: GalaxyTruth, v: Visibility): 0 | 1 {
-  return t.ring && t.ring.type !== 'none' && v.ring > VISIBLE ? 1 : 0;
+  return t.ring && t.ring.type !== 'none' && v.ring > RING_VISIBLE ? 1 : 0;
 }
