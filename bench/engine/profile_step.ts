@@ -1,0 +1,46 @@
+/**
+ * Where a training step's time goes, by kernel: runs galmorph's train step (forward in
+ * training mode + backward) under tf.profile on the wasm engine and prints time per kernel
+ * name, sorted. Use it before optimising anything.
+ *
+ *   npx tsx bench/engine/profile_step.ts [--arch resnet-small] [--size 64] [--batch 32]
+ */
+import { parseArgs } from 'node:util';
+import { initEngine, tf } from '../../src/engine/index.js';
+import { createModel } from '../../src/models/index.js';
+import { getSchema } from '../../src/schema/index.js';
+import { ReplicaCore, readWeights } from '../../src/train/replica.js';
+
+const { values: opts } = parseArgs({
+  options: { arch: { type: 'string', default: 'resnet-small' }, size: { type: 'string', default: '64' }, batch: { type: 'string', default: '32' } },
+});
+await initEngine({ backend: 'wasm' });
+const schema = getSchema('decals-dr5');
+const probe = createModel({ schema, architecture: opts.arch, size: Number(opts.size) });
+const config = probe.config;
+probe.dispose();
+const core = new ReplicaCore(config);
+const weights = readWeights(core.model);
+const n = Number(opts.batch);
+const s = config.inputSize;
+const images = Float32Array.from({ length: n * s * s * config.bands }, () => Math.random());
+const counts = Float32Array.from({ length: n * schema.nAnswers }, () => Math.floor(Math.random() * 12));
+const step = () => core.trainStep(weights, { images: images.slice(), counts: counts.slice(), n, dropoutSeed: 1 });
+step();
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const info = await tf.profile(() => void step());
+const wall = performance.now() - t0;
+const c = process.cpuUsage(c0);
+const byName = new Map<string, { ms: number; calls: number }>();
+for (const k of info.kernels) {
+  const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+  e.ms += await k.kernelTimeMs as number;
+  e.calls++;
+  byName.set(k.name, e);
+}
+const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
+console.log(`step: ${wall.toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU; kernels ${total.toFixed(0)} ms`);
+for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+  console.log(`${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(4)} calls`);
+}
