@@ -12,7 +12,7 @@
  * arcsec use x right and y up, position angles are east of north (see truth.ts).
  */
 import { PROFILE_TABLE_SIZE, U_MAX, type RadialProfile } from './profiles.js';
-import { paVector } from './truth.js';
+import { paVector } from './geometry.js';
 
 /** The cutout grid. */
 export interface Grid {

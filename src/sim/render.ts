@@ -27,7 +27,8 @@ import { sersicProfile } from './profiles.js';
 import { drawStar, moffatAlpha, moffatTransfer } from './psf.js';
 import { Rng } from './rng.js';
 import { DUST_BAND_RATIO, bandMinusR, bandNoise, magToNmgy, type SurveyProfile } from './surveys.js';
-import { paVector, type GalaxyTruth } from './truth.js';
+import { paVector } from './geometry.js';
+import type { GalaxyTruth } from './truth.js';
 import { computeVisibility, type Visibility } from './visibility.js';
 
 /** Options of {@link renderGalaxy}. */
@@ -144,6 +145,7 @@ export function renderGalaxy(truth: GalaxyTruth, survey: SurveyProfile, opts: Re
   const bands = survey.bands;
   const F = magToNmgy(truth.magR);
   for (const p of w.pre) p.fill(0);
+  w.scratch.fill(0); // renderers leave it clean; clearing again makes that independent of bugs
   const fl = [0, 0, 0];
 
   drawTarget(w, g, truth, bands, F, fl);

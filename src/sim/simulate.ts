@@ -2,6 +2,7 @@
  * One simulated catalogue entry end to end: truth → survey rendering → colour image →
  * volunteer votes, flattened into a catalogue row (GZ column names at the file edge).
  */
+import { OptionError } from '../errors.js';
 import { getSchema, type Schema } from '../schema/index.js';
 import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
@@ -107,6 +108,8 @@ export function catalogueRow(t: GalaxyTruth, r: Rendered, votes: SimulatedVotes,
  * survey, size); the id and truth are the same in every survey.
  */
 export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): SimulatedGalaxy {
+  if (!Number.isSafeInteger(index) || index < 0) throw new OptionError(`galaxy index must be a non-negative integer, got ${index}`);
+  if (!Number.isSafeInteger(opts.seed)) throw new OptionError(`seed must be an integer, got ${opts.seed}`);
   const survey = getSurvey(opts.survey);
   const schema = getSchema('decals-dr5');
   const truth = sampleTruth(index, opts.seed);

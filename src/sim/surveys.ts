@@ -8,7 +8,7 @@ import { OptionError } from '../errors.js';
 
 export type SurveyName = 'decals' | 'sdss' | 'des';
 
-/** A survey's imaging characteristics. All magnitudes AB; fluxes in nanomaggies. */
+/** A survey's imaging characteristics (frozen objects). All magnitudes AB; fluxes in nanomaggies. */
 export interface SurveyProfile {
   readonly name: SurveyName;
   /** Human-readable description. */
@@ -24,13 +24,13 @@ export interface SurveyProfile {
   /** r-band 5σ point-source depth, mag. */
   readonly depthMag5sigma: number;
   /** Band names, bluest first (mapped to B, G, R of colour images). */
-  readonly bands: readonly string[];
+  readonly bands: string[];
   /** 5σ point-source depth per band, mag. */
-  readonly depthMag: Readonly<Record<string, number>>;
+  readonly depthMag: Record<string, number>;
   /** Sky surface brightness per band, mag/arcsec². */
-  readonly skyMagPerArcsec2: Readonly<Record<string, number>>;
+  readonly skyMagPerArcsec2: Record<string, number>;
   /** PSF FWHM relative to r per band (seeing ∝ λ^-0.2). */
-  readonly psfBandScale: Readonly<Record<string, number>>;
+  readonly psfBandScale: Record<string, number>;
   /** Fraction of the per-pixel sky variance that is read noise. */
   readonly readNoiseFraction: number;
   /** Point sources brighter than this (r mag) saturate and bleed along columns. */
@@ -38,7 +38,7 @@ export interface SurveyProfile {
   /** Probability per cutout of a satellite/aircraft trail, a bad column, a missing-data patch. */
   readonly artifactRates: Readonly<{ trail: number; badColumn: number; missingPatch: number }>;
   /** Colour-image stretch: per-band multipliers (bluest first) of the asinh RGB mapping. */
-  readonly rgbScales: readonly number[];
+  readonly rgbScales: number[];
   /**
    * asinh softening of the colour stretch, nmgy/arcsec² — about twice the r-band sky noise of
    * a native pixel, as each survey's own image pipeline sets it (so a shallow survey's JPEGs
@@ -66,8 +66,14 @@ export function bandMinusR(band: string, gr: number): number {
   }
 }
 
+/** Freeze a profile and everything in it (the registry is immutable at run time). */
+function profile(p: SurveyProfile): SurveyProfile {
+  for (const v of Object.values(p)) if (v && typeof v === 'object') Object.freeze(v);
+  return Object.freeze(p);
+}
+
 const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
-  decals: Object.freeze({
+  decals: profile({
     name: 'decals',
     description: 'DECaLS-like (DECam Legacy Survey DR5): 0.262"/px, r PSF ~1.25", r ≈ 23.6, g r z',
     pixscale_arcsec: 0.262,
@@ -75,17 +81,17 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     psfScatter: 0.1,
     psfBeta: 2.8,
     depthMag5sigma: 23.6,
-    bands: Object.freeze(['g', 'r', 'z']),
-    depthMag: Object.freeze({ g: 24.1, r: 23.6, z: 22.7 }),
-    skyMagPerArcsec2: Object.freeze({ g: 22.0, r: 21.0, z: 18.9 }),
-    psfBandScale: Object.freeze({ g: 1.08, r: 1, z: 0.92 }),
+    bands: ['g', 'r', 'z'],
+    depthMag: { g: 24.1, r: 23.6, z: 22.7 },
+    skyMagPerArcsec2: { g: 22.0, r: 21.0, z: 18.9 },
+    psfBandScale: { g: 1.08, r: 1, z: 0.92 },
     readNoiseFraction: 0.05,
     saturationMag: 13.5,
-    artifactRates: Object.freeze({ trail: 0.012, badColumn: 0.008, missingPatch: 0.01 }),
-    rgbScales: Object.freeze([2.7, 1.55, 1.0]),
+    artifactRates: { trail: 0.012, badColumn: 0.008, missingPatch: 0.01 },
+    rgbScales: [2.7, 1.55, 1.0],
     rgbSoftening: 0.25,
   }),
-  sdss: Object.freeze({
+  sdss: profile({
     name: 'sdss',
     description: 'SDSS-like (SDSS DR7 imaging): 0.396"/px, r PSF ~1.4", r ≈ 22.2, g r i',
     pixscale_arcsec: 0.396,
@@ -93,17 +99,17 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     psfScatter: 0.1,
     psfBeta: 3.0,
     depthMag5sigma: 22.2,
-    bands: Object.freeze(['g', 'r', 'i']),
-    depthMag: Object.freeze({ g: 22.3, r: 22.2, i: 21.4 }),
-    skyMagPerArcsec2: Object.freeze({ g: 21.9, r: 20.9, i: 20.2 }),
-    psfBandScale: Object.freeze({ g: 1.07, r: 1, i: 0.95 }),
+    bands: ['g', 'r', 'i'],
+    depthMag: { g: 22.3, r: 22.2, i: 21.4 },
+    skyMagPerArcsec2: { g: 21.9, r: 20.9, i: 20.2 },
+    psfBandScale: { g: 1.07, r: 1, i: 0.95 },
     readNoiseFraction: 0.05,
     saturationMag: 14.0,
-    artifactRates: Object.freeze({ trail: 0.006, badColumn: 0.006, missingPatch: 0.004 }),
-    rgbScales: Object.freeze([2.5, 1.45, 1.2]),
+    artifactRates: { trail: 0.006, badColumn: 0.006, missingPatch: 0.004 },
+    rgbScales: [2.5, 1.45, 1.2],
     rgbSoftening: 0.55,
   }),
-  des: Object.freeze({
+  des: profile({
     name: 'des',
     description: 'DES-like (Dark Energy Survey DR1): 0.263"/px, r PSF ~0.95", r ≈ 24.0, g r i',
     pixscale_arcsec: 0.263,
@@ -111,14 +117,14 @@ const SURVEYS: Readonly<Record<SurveyName, SurveyProfile>> = Object.freeze({
     psfScatter: 0.08,
     psfBeta: 3.0,
     depthMag5sigma: 24.0,
-    bands: Object.freeze(['g', 'r', 'i']),
-    depthMag: Object.freeze({ g: 24.3, r: 24.0, i: 23.4 }),
-    skyMagPerArcsec2: Object.freeze({ g: 22.1, r: 21.1, i: 20.3 }),
-    psfBandScale: Object.freeze({ g: 1.07, r: 1, i: 0.95 }),
+    bands: ['g', 'r', 'i'],
+    depthMag: { g: 24.3, r: 24.0, i: 23.4 },
+    skyMagPerArcsec2: { g: 22.1, r: 21.1, i: 20.3 },
+    psfBandScale: { g: 1.07, r: 1, i: 0.95 },
     readNoiseFraction: 0.05,
     saturationMag: 14.5,
-    artifactRates: Object.freeze({ trail: 0.01, badColumn: 0.008, missingPatch: 0.008 }),
-    rgbScales: Object.freeze([2.5, 1.45, 1.2]),
+    artifactRates: { trail: 0.01, badColumn: 0.008, missingPatch: 0.008 },
+    rgbScales: [2.5, 1.45, 1.2],
     rgbSoftening: 0.23,
   }),
 });
