@@ -7,4 +7,4 @@ export { AdamW, type AdamWOptions, type AdamWState } from './optimizer.js';
 export { readCheckpoint, CheckpointError, CHECKPOINT_FILE, type Checkpoint, type CheckpointState } from './checkpoint.js';
 export type { EpochMetrics } from './metrics.js';
 export { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
-export { syntheticTrainingSet, SYNTHETIC_SCHEMA } from './synthetic.js';
+export { syntheticTrainingSet, tinyTrainOptions, SYNTHETIC_SCHEMA } from './synthetic.js';

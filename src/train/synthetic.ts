@@ -6,6 +6,7 @@
  */
 import { createSchema, type Schema } from '../schema/index.js';
 import type { TrainingSet } from './data.js';
+import type { TrainOptions } from './train.js';
 import { mix, rng } from './random.js';
 
 /** The schema of {@link syntheticTrainingSet}. */
@@ -61,5 +62,28 @@ export function syntheticTrainingSet(n: number, seed = 1): TrainingSet {
       }
       return { data, height: size, width: size, channels: bands };
     },
+  };
+}
+
+/**
+ * The tiny configuration the test suite trains: 120 synthetic galaxies, resnet-tiny at 32 px,
+ * 2 epochs of batch 8 in the calling thread, on wasm — a few seconds on one core.
+ */
+export function tinyTrainOptions(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    data: syntheticTrainingSet(120, 3),
+    schema: SYNTHETIC_SCHEMA,
+    out,
+    architecture: 'resnet-tiny',
+    size: 32,
+    epochs: 2,
+    batchSize: 8,
+    learningRate: 3e-3,
+    valFraction: 0.2,
+    workers: 1,
+    seed: 11,
+    backend: 'wasm',
+    progress: false,
+    ...extra,
   };
 }
