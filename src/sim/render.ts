@@ -81,9 +81,11 @@ function workFor(n: number): Work {
   if (w) return w;
   const a = (): Float64Array => new Float64Array(n * n);
   w = {
-    n, pre: [a(), a(), a()], scratch: a(), tau: a(), re: a(), im: a(), re2: a(), im2: a(),
+    n, pre: [], scratch: a(), tau: a(), re: a(), im: a(), re2: a(), im2: a(),
     kt: [a(), a(), a()], noise: a(), noiseBig: new Float64Array(0), noiseTmp: new Float64Array(0),
   };
+  // The band images are drawn straight into the FFT buffers (g → re, r → im, z → re2).
+  w.pre = [w.re, w.im, w.re2];
   works.set(n, w);
   return w;
 }
@@ -156,10 +158,7 @@ export function renderGalaxy(truth: GalaxyTruth, survey: SurveyProfile, opts: Re
   const fwhmPx = cond.psfFwhmArcsec.map((f) => f / pix);
   const boxW = survey.pixscale_arcsec / pix;
   for (let b = 0; b < 3; b++) moffatTransfer(w.kt[b], n, fwhmPx[b], survey.psfBeta, boxW);
-  w.re.set(w.pre[0]);
-  w.im.set(w.pre[1]);
   convolvePair(w.re, w.im, w.kt[0], w.kt[1], n);
-  w.re2.set(w.pre[2]);
   w.im2.fill(0);
   convolvePair(w.re2, w.im2, w.kt[2], w.kt[2], n);
   const conv = [w.re, w.im, w.re2];
