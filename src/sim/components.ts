@@ -410,14 +410,3 @@ export function drawArc(
   }
   return { box, sum };
 }
-
-/** Add `scale`·src over a box into dst, and zero src there. */
-export function moveScaled(dst: Float64Array, src: Float64Array, g: Grid, b: Box, scale: number): void {
-  for (let y = b.y0; y < b.y1; y++) {
-    const row = y * g.stride;
-    for (let x = b.x0; x < b.x1; x++) {
-      dst[row + x] += scale * src[row + x];
-      src[row + x] = 0;
-    }
-  }
-}
