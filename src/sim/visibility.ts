@@ -125,11 +125,11 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
     let best = 0;
     for (const tl of t.tails) {
       const area = tl.lengthArcsec * Math.max(2 * tl.widthArcsec, fwhm);
-      best = Math.max(best, detect(snrOf(tl.fraction * F, area) / Math.sqrt(Math.max(1, area / (4 * tl.widthArcsec ** 2))), 2.5));
+      best = Math.max(best, detect(snrOf(tl.fraction * F, area) / Math.sqrt(Math.max(1, area / (4 * tl.widthArcsec ** 2))), 6));
     }
     for (const s of t.shells) {
       const area = s.radiusArcsec * ((s.spanDeg * Math.PI) / 180) * Math.max(2 * s.widthArcsec, fwhm);
-      best = Math.max(best, detect(snrOf(s.fraction * F, area, 0.05 * F) / Math.sqrt(Math.max(1, area / (4 * s.widthArcsec ** 2))), 3));
+      best = Math.max(best, detect(snrOf(s.fraction * F, area, 0.05 * F) / Math.sqrt(Math.max(1, area / (4 * s.widthArcsec ** 2))), 6));
     }
     tidal = best;
   }
