@@ -1,0 +1,21 @@
+/**
+ * Worker of bench/engine/threads.ts: one network replica on its own wasm backend — the plain
+ * single-threaded build, or tfjs's threaded build with an XNNPACK pool of `threads`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initEngine } from '../../src/engine/index.js';
+import type { ModelConfig } from '../../src/models/index.js';
+import { ReplicaCore, type Shard } from '../../src/train/replica.js';
+import { initThreadedWasm } from './threaded_wasm.js';
+
+const { config, threads } = workerData as { config: ModelConfig; threads: number };
+const actual = threads > 1 ? await initThreadedWasm(threads) : 1;
+await initEngine({ backend: 'wasm' });
+const core = new ReplicaCore(config);
+parentPort!.on('message', (msg: { weights: Float32Array; shard: Shard }) => {
+  const t0 = performance.now();
+  const result = core.trainStep(msg.weights, msg.shard);
+  const ms = performance.now() - t0;
+  parentPort!.postMessage({ grads: result.grads, ms }, [result.grads.buffer as ArrayBuffer]);
+});
+parentPort!.postMessage({ ready: true, threads: actual });
