@@ -17,18 +17,22 @@ const tiny = (out: string, extra: Partial<TrainOptions> = {}) => tinyTrainOption
 test('kill -9 mid-epoch, re-run: resumes where it stopped and ends as if never killed', async () => {
   const reference = await train(tiny('ref'));
   const out = join(root, 'killed');
-  // Child process: the same run, checkpointing after every step.
+  // Child process: the same run, checkpointing after every step, with image loading slowed
+  // down (and uncached) so that every step of epoch 2 lasts long enough to be caught.
   const script = `
     import { train } from ${JSON.stringify(new URL('./train.ts', import.meta.url).href)};
     import { tinyTrainOptions } from ${JSON.stringify(new URL('./synthetic.ts', import.meta.url).href)};
-    await train(tinyTrainOptions(${JSON.stringify(out)}, { checkpointSeconds: 0 }));`;
+    const o = tinyTrainOptions(${JSON.stringify(out)}, { checkpointSeconds: 0, cacheBytes: 0 });
+    const image = o.data.image.bind(o.data);
+    o.data = { ...o.data, image: async (...a) => (await new Promise((r) => setTimeout(r, 40)), image(...a)) };
+    await train(o);`;
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { stdio: 'ignore' });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   let killedAt: { epoch: number; step: number } | undefined;
-  for (let i = 0; i < 600 && !killedAt; i++) {
-    await new Promise((res) => setTimeout(res, 50));
+  for (let i = 0; i < 1500 && !killedAt; i++) {
+    await new Promise((res) => setTimeout(res, 20));
     const ck = existsSync(join(out, 'checkpoint.bin')) ? await readCheckpoint(out) : undefined;
-    if (ck && ck.state.epoch === 1 && ck.state.step >= 2) {
+    if (ck && ck.state.epoch === 1 && ck.state.step >= 1) {
       child.kill('SIGKILL');
       killedAt = { epoch: ck.state.epoch, step: ck.state.step };
     }
