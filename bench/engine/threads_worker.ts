@@ -7,15 +7,18 @@ import { initEngine } from '../../src/engine/index.js';
 import type { ModelConfig } from '../../src/models/index.js';
 import { ReplicaCore, type Shard } from '../../src/train/replica.js';
 import { initThreadedWasm } from './threaded_wasm.js';
+import { threadCpuMs } from './thread_cpu.js';
 
 const { config, threads } = workerData as { config: ModelConfig; threads: number };
 const actual = threads > 1 ? await initThreadedWasm(threads) : 1;
 await initEngine({ backend: 'wasm' });
 const core = new ReplicaCore(config);
 parentPort!.on('message', (msg: { weights: Float32Array; shard: Shard }) => {
+  const c0 = threadCpuMs();
   const t0 = performance.now();
   const result = core.trainStep(msg.weights, msg.shard);
   const ms = performance.now() - t0;
-  parentPort!.postMessage({ grads: result.grads, ms }, [result.grads.buffer as ArrayBuffer]);
+  const cpuMs = threadCpuMs() - c0;
+  parentPort!.postMessage({ grads: result.grads, ms, cpuMs }, [result.grads.buffer as ArrayBuffer]);
 });
 parentPort!.postMessage({ ready: true, threads: actual });

@@ -4,7 +4,8 @@
 Reuses the network definition of bench/predict/torch_net.py (one replica of the architecture).
 Times, per thread count: inference (eval mode, no_grad) and a training step (train mode:
 forward, loss, backward over all parameters; no optimizer update, as on the galmorph side),
-channels-last, after a warm-up, fastest of `rounds`. Benchmark-only; never shipped.
+channels-last, after a warm-up, fastest of `rounds`; with 1 thread also the thread's CPU time
+(robust to other load on a shared machine). Benchmark-only; never shipped.
 
     /usr/bin/python3 torch_train.py --spec spec.json --batch 32 --threads 1,2 --out result.json
 """
@@ -22,14 +23,16 @@ from torch_net import Net  # noqa: E402
 
 
 def best_seconds(fn, warmup, rounds):
+    """Fastest wall time and fastest CPU time of the calling thread (meaningful with 1 thread)."""
     for _ in range(warmup):
         fn()
-    best = math.inf
+    wall = cpu = math.inf
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.thread_time() - c0)
+    return wall, cpu
 
 
 def main():
@@ -60,13 +63,13 @@ def main():
     for threads in [int(t) for t in a.threads.split(',')]:
         torch.set_num_threads(threads)
         net.eval()
-        fwd = best_seconds(forward, 3, a.rounds)
+        fwd, fwd_cpu = best_seconds(forward, 3, a.rounds)
         net.train()
-        train = best_seconds(train_step, 3, a.rounds)
-        result['by_threads'][str(threads)] = {
-            'forward_images_per_s': a.batch / fwd,
-            'train_images_per_s': a.batch / train,
-        }
+        train, train_cpu = best_seconds(train_step, 3, a.rounds)
+        entry = {'forward_images_per_s': a.batch / fwd, 'train_images_per_s': a.batch / train}
+        if threads == 1:
+            entry.update({'forward_images_per_s_cpu': a.batch / fwd_cpu, 'train_images_per_s_cpu': a.batch / train_cpu})
+        result['by_threads'][str(threads)] = entry
     json.dump(result, open(a.out, 'w'), indent=2)
 
 
