@@ -23,10 +23,10 @@ export interface SpeedReport {
   load_average: number[];
 }
 
-const COLORS: Record<string, string> = { galmorph: '#d62728', 'gp-no-anomaly-prior': '#ff7f0e', 'isolation-forest': '#1f77b4', random: '#7f7f7f' };
+const COLORS: Record<string, string> = { galmorph: '#d62728', 'gp-walmsley': '#ff7f0e', 'isolation-forest': '#1f77b4', random: '#7f7f7f' };
 const LABELS: Record<string, string> = {
-  galmorph: 'galmorph (GP + EI, anomaly prior)',
-  'gp-no-anomaly-prior': 'GP + EI, no anomaly prior',
+  galmorph: 'galmorph (GP + EI over min(best, 4))',
+  'gp-walmsley': 'GP + EI over best (Walmsley et al.)',
   'isolation-forest': 'isolation-forest order',
   random: 'random order',
 };
@@ -84,7 +84,7 @@ export function renderMarkdown(r: Report & { rerank?: SpeedReport }): string {
   } else L.push(`Representation: \`${r.representation}\``, '');
   L.push(`- ${r.galaxies} simulated galaxies (\`${r.catalog}\`), ${r.components} standardised PCA components; ${r.repeats} repeats (seeds 0…${r.repeats - 1}).`);
   L.push(`- Protocol: ${r.protocol}.`);
-  L.push('- Methods: **galmorph** = exact GP (rational-quadratic + white kernel) whose prior mean follows the isolation-forest score, queries by expected improvement; **GP, no anomaly prior** = the same with a constant prior mean (Walmsley et al. 2022 style); **isolation-forest order** = the researcher labels down the anomaly ranking, the rest ranked by anomaly score; **random order** = labels in random order, the rest in random order.');
+  L.push('- Methods: **galmorph** = exact GP (rational-quadratic + white kernel) on the PCA features, queries by expected improvement (trade-off 0.5) over min(best score, 4); **GP + EI over best** = the same with improvement over the best score so far (Walmsley et al. 2022); **isolation-forest order** = the researcher labels down the anomaly ranking, the rest ranked by anomaly score; **random order** = labels in random order, the rest in random order.');
   L.push(`- Generated ${r.generated} on ${r.machine.cpus} cores, Node ${r.machine.node}.`, '');
   for (const [name, e] of Object.entries(r.researchers)) {
     L.push(`## ${name}`, '', `${e.description}. Interesting (score ≥ 4): ${e.interesting} galaxies (${(100 * e.interesting_fraction).toFixed(2)}%).`, '');

@@ -64,10 +64,10 @@ const rows = g.ids.map((id) => {
 const N = g.features.rows;
 console.error(`${N} galaxies, ${g.features.dim} components (${standIn ? 'STAND-IN representation' : embeddings}), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-/** Learner settings per method name; `gp(prior=1,cap=4,xi=0.5,cold=anomalous)` for others. */
+/** Learner settings per method name; `gp(cap=4;xi=0.5;cold=anomalous)` for others. */
 const VARIANTS: Record<string, ActiveLearnerOptions> = {
   galmorph: {},
-  'gp-walmsley': { anomalyPrior: false, interestingScore: 5, tradeoff: 0.5, coldStart: 'random' },
+  'gp-walmsley': { interestingScore: 5, tradeoff: 0.5, coldStart: 'random' },
 };
 
 function parseVariant(method: string): ActiveLearnerOptions | undefined {
@@ -76,8 +76,7 @@ function parseVariant(method: string): ActiveLearnerOptions | undefined {
   const o: ActiveLearnerOptions = {};
   for (const kv of m[1].split(/[,;]/).filter(Boolean)) {
     const [k, v] = kv.split('=');
-    if (k === 'prior') o.anomalyPrior = v === '1';
-    else if (k === 'cap') o.interestingScore = Number(v);
+    if (k === 'cap') o.interestingScore = Number(v);
     else if (k === 'xi') o.tradeoff = Number(v);
     else if (k === 'cold') o.coldStart = v as 'random' | 'anomalous';
     else throw new Error(`unknown variant key ${k}`);

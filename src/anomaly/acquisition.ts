@@ -48,8 +48,6 @@ export interface EiSearchOptions {
   excluded: Uint8Array;
   /** Posterior mean of every row (from a mean-only prediction). */
   mean: Float64Array;
-  /** Prior-mean covariate of every row, when the GP uses one. */
-  covariate?: ArrayLike<number>;
   /** Rows whose σ is computed per step. @default 2048 */
   blockSize?: number;
 }
@@ -79,7 +77,7 @@ export async function topExpectedImprovement(gp: GaussianProcess, x: FeatureMatr
   for (let s = 0; s < order.length; s += B) {
     if (expectedImprovement(mean[order[s]], sigma0, best, xi) <= kth()) break;
     const rows = order.subarray(s, Math.min(s + B, order.length));
-    const post = await gp.predict(x, { rows, std: true, covariate: o.covariate });
+    const post = await gp.predict(x, { rows, std: true });
     evaluated += rows.length;
     for (let i = 0; i < rows.length; i++) {
       const ei = expectedImprovement(post.mean[i], post.std![i], best, xi);

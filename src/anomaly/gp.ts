@@ -5,9 +5,8 @@
  *
  *   k(x, x') = A · (1 + |x − x'|² / (2αℓ²))^(−α) + σ²ₙ · [x = x']
  *
- * Targets are centred on a prior mean (a constant, or a + b·z with a per-galaxy covariate z
- * such as the anomaly score, fitted by least squares) and scaled to unit variance; the four
- * hyperparameters maximise the log marginal likelihood (BFGS in log space, analytic gradient).
+ * Targets are centred on their mean and scaled to unit variance; the four hyperparameters
+ * maximise the log marginal likelihood (BFGS in log space, analytic gradient).
  * Prediction: the cross-distances come from one tfjs-wasm matrix product per block, and the
  * kernel from a 65 537-entry table of s^α, s = 1 / (1 + t) (relative error < 1e-6 for α ≤ 50),
  * so scoring a block costs one GEMM and a few flops per (galaxy, label) pair.
@@ -36,8 +35,6 @@ export interface GpFitOptions {
   optimise?: boolean;
   /** BFGS iterations at most. @default 40 */
   maxIterations?: number;
-  /** Per-training-point covariate z of a linear prior mean a + b·z. @default undefined (constant prior mean) */
-  covariate?: ArrayLike<number>;
 }
 
 /** Options of {@link GaussianProcess.predict}. */
@@ -46,8 +43,6 @@ export interface GpPredictOptions {
   rows?: ArrayLike<number>;
   /** Also return the posterior standard deviation of the latent function. @default false */
   std?: boolean;
-  /** The prior-mean covariate for every row of the matrix (required when the fit used one). */
-  covariate?: ArrayLike<number>;
   /** Rows per block. @default 4096 */
   blockSize?: number;
 }
@@ -78,8 +73,8 @@ export class GaussianProcess {
     readonly inputs: Float32Array,
     readonly n: number,
     readonly dim: number,
-    /** Prior mean a + b·z and the target scale. */
-    readonly prior: { intercept: number; slope: number; scale: number; covariate: boolean },
+    /** Prior mean and scale of the targets. */
+    readonly prior: { mean: number; scale: number },
     /** K⁻¹ỹ. */
     private readonly weights: Float64Array,
     /** K⁻¹ (float64, for exact single-point predictions). */
@@ -95,30 +90,23 @@ export class GaussianProcess {
     const n = y.length;
     if (n < 1) throw new OptionError('a Gaussian process needs at least one labelled point');
     if (x.length !== n * dim) throw new OptionError(`GP inputs hold ${x.length} values, expected ${n} × ${dim}`);
-    const z = options.covariate;
-    if (z && z.length !== n) throw new OptionError(`GP covariate has ${z.length} values, expected ${n}`);
-    const prior = fitPriorMean(y, z);
+    const prior = meanAndScale(y);
     const yt = new Float64Array(n);
-    for (let i = 0; i < n; i++) yt[i] = (y[i] - prior.intercept - prior.slope * (z ? z[i] : 0)) / prior.scale;
+    for (let i = 0; i < n; i++) yt[i] = (y[i] - prior.mean) / prior.scale;
     const d2 = pairwiseSquaredDistances(x, n, dim);
     const init = options.initial ?? { amplitude: 1, lengthScale: Math.sqrt(Math.max(median(d2, n), 1e-6)), alpha: 1, noise: 0.1 };
     let theta = clampTheta([init.amplitude, init.lengthScale, init.alpha, init.noise].map(Math.log));
     if (options.optimise ?? true) theta = minimise((t) => negLml(t, d2, yt, n, true), theta, options.maxIterations ?? 40);
     const final = lml(theta, d2, yt, n, false);
     const kernel = { amplitude: Math.exp(theta[0]), lengthScale: Math.exp(theta[1]), alpha: Math.exp(theta[2]), noise: Math.exp(theta[3]) };
-    return new GaussianProcess(kernel, final.value, Float32Array.from(x), n, dim, { ...prior, covariate: z !== undefined }, final.weights, final.kInv);
-  }
-
-  /** Prior mean at covariate z, in target units. */
-  private priorMean(z: number): number {
-    return this.prior.intercept + this.prior.slope * z;
+    return new GaussianProcess(kernel, final.value, Float32Array.from(x), n, dim, prior, final.weights, final.kInv);
   }
 
   /**
    * Exact posterior at one point, in float64 (no table, no GEMM): the reference that
    * {@link predict} is tested against.
    */
-  predictPoint(point: ArrayLike<number>, covariate = 0): { mean: number; std: number } {
+  predictPoint(point: ArrayLike<number>): { mean: number; std: number } {
     const { n, dim, inputs, kernel: k } = this;
     const r = new Float64Array(n);
     for (let j = 0; j < n; j++) {
@@ -133,7 +121,7 @@ export class GaussianProcess {
       for (let j = 0; j < n; j++) row += this.kInv[i * n + j] * r[j];
       quad += r[i] * row;
     }
-    return { mean: this.priorMean(covariate) + this.prior.scale * mean, std: this.prior.scale * Math.sqrt(Math.max(0, k.amplitude - quad)) };
+    return { mean: this.prior.mean + this.prior.scale * mean, std: this.prior.scale * Math.sqrt(Math.max(0, k.amplitude - quad)) };
   }
 
   /**
@@ -143,9 +131,6 @@ export class GaussianProcess {
    */
   async predict(x: FeatureMatrix, options: GpPredictOptions = {}): Promise<GpPosterior> {
     if (x.dim !== this.dim) throw new OptionError(`GP was fitted on ${this.dim}-d features, got ${x.dim}-d`);
-    if (this.prior.covariate && (!options.covariate || options.covariate.length !== x.rows)) {
-      throw new OptionError(`this GP has a covariate prior mean: give a covariate for each of the ${x.rows} rows`);
-    }
     await initEngine();
     const rows = options.rows;
     const m = rows ? rows.length : x.rows;
@@ -205,8 +190,7 @@ export class GaussianProcess {
       trainT.dispose();
       kInv?.dispose();
     }
-    const cov = options.covariate;
-    for (let i = 0; i < m; i++) mean[i] = this.priorMean(cov ? cov[rows ? rows[i] : i] : 0) + this.prior.scale * mean[i];
+    for (let i = 0; i < m; i++) mean[i] = this.prior.mean + this.prior.scale * mean[i];
     return std ? { mean, std } : { mean };
   }
 }
@@ -249,30 +233,14 @@ function rqTable(alpha: number): Float32Array {
   return t;
 }
 
-function fitPriorMean(y: ArrayLike<number>, z: ArrayLike<number> | undefined): { intercept: number; slope: number; scale: number } {
+function meanAndScale(y: ArrayLike<number>): { mean: number; scale: number } {
   const n = y.length;
-  let my = 0, mz = 0;
-  for (let i = 0; i < n; i++) {
-    my += y[i];
-    mz += z ? z[i] : 0;
-  }
-  my /= n;
-  mz /= n;
-  let slope = 0;
-  if (z) {
-    let szz = 0, szy = 0;
-    for (let i = 0; i < n; i++) {
-      szz += (z[i] - mz) ** 2;
-      szy += (z[i] - mz) * (y[i] - my);
-    }
-    // A little ridge keeps the slope finite when every labelled point has the same covariate.
-    slope = szy / (szz + 1e-9 * n);
-  }
-  const intercept = my - slope * mz;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += y[i] / n;
   let ss = 0;
-  for (let i = 0; i < n; i++) ss += (y[i] - intercept - slope * (z ? z[i] : 0)) ** 2;
+  for (let i = 0; i < n; i++) ss += (y[i] - mean) ** 2;
   const sd = Math.sqrt(ss / n);
-  return { intercept, slope, scale: sd > 1e-9 ? sd : 1 };
+  return { mean, scale: sd > 1e-9 ? sd : 1 };
 }
 
 function pairwiseSquaredDistances(x: Float32Array, n: number, dim: number): Float64Array {

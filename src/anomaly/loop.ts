@@ -84,21 +84,22 @@ export async function runLabelLoop(session: AnomalySession, options: LabelLoopOp
           result.ended = 'quit';
           return finish();
         }
+        const t0 = performance.now();
+        let retrained = false;
         if (a === 's' || a === 'skip') {
-          await session.skip(q.id);
+          ({ retrained } = await session.skip(q.id));
           result.skipped++;
           answered = true;
         } else if (/^[0-5]$/.test(a)) {
-          const t0 = performance.now();
-          const { retrained } = await session.addLabel(q.id, Number(a));
+          ({ retrained } = await session.addLabel(q.id, Number(a)));
           result.labelled++;
           answered = true;
-          if (retrained) {
-            result.retrained++;
-            const k = session.learner.model!.kernel;
-            out(`retrained on ${session.labels.size} labels in ${((performance.now() - t0) / 1000).toFixed(1)} s (length scale ${k.lengthScale.toFixed(2)}, noise ${k.noise.toFixed(3)})\n`);
-          }
         } else if (a !== '') out(`"${a}"? ${HELP}.\n`);
+        if (retrained) {
+          result.retrained++;
+          const k = session.learner.model!.kernel;
+          out(`retrained on ${session.labels.size} labels in ${((performance.now() - t0) / 1000).toFixed(1)} s (length scale ${k.lengthScale.toFixed(2)}, noise ${k.noise.toFixed(3)})\n`);
+        }
       }
     }
     return finish();

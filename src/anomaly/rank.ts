@@ -8,7 +8,7 @@ import { CovarianceAccumulator, applyPca } from '../predict/pca.js';
 import { TableSink, type ColumnSpec } from '../predict/columns.js';
 import { loadFeatures, standardiseColumns, type FeatureMatrix, type FeatureOptions, type GalaxyFeatures } from './features.js';
 import { fitIsolationForest, scoreIsolationForest, type IsolationForestOptions } from './iforest.js';
-import { ActiveLearner, type ActiveLearnerOptions, type Ranking } from './learner.js';
+import { ActiveLearner, type Ranking } from './learner.js';
 import { readLabels } from './labels.js';
 
 /** Options of {@link unsupervisedScores}. */
@@ -40,7 +40,7 @@ function standardisedPca(v: FeatureMatrix, components: number): FeatureMatrix {
 }
 
 /** Options of {@link rankAnomalies}. */
-export interface RankOptions extends FeatureOptions, IsolationForestOptions, Pick<ActiveLearnerOptions, 'anomalyPrior'> {
+export interface RankOptions extends FeatureOptions, IsolationForestOptions {
   /** Embeddings table (`galmorph embed` output). */
   embeddings: string;
   /** Scores (columns `id`, `score` 0–5) to learn the researcher's interest from; without it the ranking is unsupervised. @default undefined */
@@ -69,7 +69,7 @@ export interface RankResult {
 export async function rankAnomalies(options: RankOptions): Promise<RankResult> {
   const galaxies = await loadFeatures(options.embeddings, options);
   const anomaly = scoreIsolationForest(fitIsolationForest(galaxies.features, options), galaxies.features);
-  const learner = new ActiveLearner(galaxies.features, anomaly, { anomalyPrior: options.anomalyPrior });
+  const learner = new ActiveLearner(galaxies.features, anomaly);
   if (options.labels) {
     const rowOf = new Map(galaxies.ids.map((id, i) => [id, i]));
     for (const l of await readLabels(options.labels, rowOf)) learner.setLabel(rowOf.get(l.id)!, l.score);

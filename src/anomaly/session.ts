@@ -201,8 +201,8 @@ export class AnomalySession {
   }
 
   /**
-   * Record scores (0–5) and save them at once (atomically). Refits the model when a full
-   * batch of new labels is in.
+   * Record scores (0–5) and save them at once (atomically). Refits the model when the
+   * batch is done (see {@link retrainIfDue}).
    * @returns whether the model was refitted
    * @throws OptionError for an unknown id or a score outside 0–5 (nothing is saved then)
    */
@@ -215,16 +215,22 @@ export class AnomalySession {
     for (const l of list) this.learner.setLabel(this.row(l.id), l.score);
     await writeLabels(join(this.dir, 'labels.csv'), [...this.labels].map(([id, score]) => ({ id, score })));
     const answered = new Set(list.map((l) => l.id));
-    const before = this.meta.pending.length;
     this.meta.pending = this.meta.pending.filter((q) => !answered.has(q.id));
-    let retrained = false;
-    if (this.learner.stale) {
-      this.learner.fit();
-      this.rememberKernel();
-      retrained = true;
-    }
-    if (retrained || this.meta.pending.length !== before) await this.saveMeta();
+    const retrained = this.retrainIfDue();
+    await this.saveMeta();
     return { retrained };
+  }
+
+  /**
+   * Refit when a batch is done: every pending query answered or skipped, or `batchSize` new
+   * labels in (e.g. an import).
+   */
+  private retrainIfDue(): boolean {
+    const fresh = this.learner.newLabels;
+    if (fresh === 0 || (this.meta.pending.length > 0 && fresh < this.meta.learner.batchSize)) return false;
+    this.learner.fit();
+    this.rememberKernel();
+    return true;
   }
 
   /** Record one score; see {@link addLabels}. */
@@ -232,13 +238,15 @@ export class AnomalySession {
     return this.addLabels([{ id, score }]);
   }
 
-  /** Skip a galaxy: it is never asked again and gets no label. */
-  async skip(id: string): Promise<void> {
+  /** Skip a galaxy: it is never asked again and gets no label. @returns whether the model was refitted (the batch is done) */
+  async skip(id: string): Promise<{ retrained: boolean }> {
     const r = this.row(id);
     this.learner.markAsked([r]);
     if (!this.meta.skipped.includes(id)) this.meta.skipped.push(id);
     this.meta.pending = this.meta.pending.filter((q) => q.id !== id);
+    const retrained = this.retrainIfDue();
     await this.saveMeta();
+    return { retrained };
   }
 
   /**
@@ -249,7 +257,7 @@ export class AnomalySession {
   async importLabels(path: string): Promise<number> {
     const records = await readLabels(path, this.rowOf);
     await this.addLabels(records);
-    if (records.length > 0 && this.learner.labels.size > 0 && !this.learner.model) {
+    if (this.learner.newLabels > 0) {
       this.learner.fit();
       this.rememberKernel();
       await this.saveMeta();

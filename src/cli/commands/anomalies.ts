@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .action(async (o: RankFlags) => {
       const r = await rankAnomalies({ ...o, pcaModel: o.pcaModel });
       const src = r.galaxies.source;
-      log(`ranked ${src.galaxies} galaxies${src.skipped ? ` (${src.skipped} rows without a usable representation left out)` : ''} ` +
+      log(`ranked ${src.galaxies} galaxies${src.skipped ? ` (${src.skipped} row${src.skipped === 1 ? '' : 's'} without a usable representation left out)` : ''} ` +
         `${r.labelled > 0 ? `from ${r.labelled} scores` : 'by anomaly score (unsupervised)'} in ${r.ranking.seconds.toFixed(1)} s → ${o.out}`);
       const top = Array.from(r.ranking.order.subarray(0, 5), (i) => `${r.galaxies.ids[i]} (${r.ranking.score[i].toFixed(2)})`);
       log(`  top: ${top.join(', ')}`);

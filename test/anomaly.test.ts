@@ -1,0 +1,126 @@
+/** Isolation forest, Gaussian process, acquisition: the numerical pieces of anomaly detection. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ActiveLearner, GaussianProcess, argsortDescending, expectedImprovement, fitIsolationForest, scoreIsolationForest,
+  topExpectedImprovement, unsupervisedScores, type FeatureMatrix,
+} from '../src/anomaly/index.js';
+import { Rng } from '../src/sim/rng.js';
+
+function gaussian(rows: number, dim: number, seed: number): FeatureMatrix {
+  const rng = new Rng(seed, 'test');
+  return { rows, dim, data: Float32Array.from({ length: rows * dim }, () => rng.normal()) };
+}
+
+test('isolation forest ranks planted outliers first, and is seeded', () => {
+  const x = gaussian(3000, 8, 1);
+  const planted = [5, 500, 1000, 1500, 2999];
+  for (const r of planted) for (let k = 0; k < 8; k++) x.data[r * 8 + k] = x.data[r * 8 + k] * 0.5 + (k % 2 ? 5 : -5);
+  const s = scoreIsolationForest(fitIsolationForest(x, { seed: 3 }), x);
+  const top = Array.from(argsortDescending(s).subarray(0, planted.length)).sort((a, b) => a - b);
+  assert.deepEqual(top, planted);
+  for (const r of planted) assert.ok(s[r] > 0.65, `outlier score ${s[r]}`);
+  assert.ok(s.every((v) => v > 0 && v <= 1));
+  assert.deepEqual(scoreIsolationForest(fitIsolationForest(x, { seed: 3 }), x), s, 'same seed, same scores');
+  assert.notDeepEqual(scoreIsolationForest(fitIsolationForest(x, { seed: 4 }), x), s);
+});
+
+test('unsupervisedScores: PCA to standardised components, then the forest', () => {
+  const v = gaussian(800, 64, 2);
+  for (let k = 0; k < 64; k++) v.data[7 * 64 + k] *= 5; // far out in every direction
+  // An outlier this far out becomes its own principal axis; among 40 whitened axes an
+  // axis-parallel forest rarely cuts along it (see the README's limits), among 8 it does.
+  const s = unsupervisedScores(v, { trees: 100, components: 8 });
+  assert.equal(s.length, 800);
+  assert.equal(argsortDescending(s)[0], 7);
+  assert.throws(() => unsupervisedScores(v, { trees: 0 }), /trees must be a positive integer/);
+});
+
+test('GP posterior matches a hand-computed two-point case', async () => {
+  // x = 0, 1; y = 0, 1 → mean 0.5, scale 0.5, ỹ = (−1, 1). Kernel A = 1, ℓ = 1, α = 1, σ²ₙ = 0.1:
+  // k(r²) = (1 + r²/2)⁻¹, K = [[1.1, 2/3], [2/3, 1.1]], det = 1.21 − 4/9.
+  // At x* = 0.25: k* = (1/1.03125, 1/1.28125) = (0.969697, 0.780488);
+  // μ̃ = k*ᵀK⁻¹ỹ = (k₁ − k₀)/(1.1 − 2/3) = −0.436637 → μ = 0.5 + 0.5 μ̃ = 0.281681;
+  // σ̃² = 1 − (1.1(k₀² + k₁²) − (4/3) k₀k₁)/det = 0.0917644 → σ = 0.5 · 0.302926 = 0.151463.
+  const gp = GaussianProcess.fit(Float32Array.of(0, 1), 1, [0, 1], { initial: { amplitude: 1, lengthScale: 1, alpha: 1, noise: 0.1 }, optimise: false });
+  const exact = gp.predictPoint([0.25]);
+  assert.ok(Math.abs(exact.mean - 0.281681) < 2e-6, `mean ${exact.mean}`);
+  assert.ok(Math.abs(exact.std - 0.151463) < 2e-6, `std ${exact.std}`);
+  const fast = await gp.predict({ rows: 2, dim: 1, data: Float32Array.of(0.25, 0.75) }, { std: true });
+  assert.ok(Math.abs(fast.mean[0] - 0.281681) < 1e-5);
+  assert.ok(Math.abs(fast.mean[1] - 0.718319) < 1e-5, 'antisymmetric point');
+  assert.ok(Math.abs(fast.std![0] - 0.151463) < 1e-4);
+});
+
+test('GP fit raises the marginal likelihood; blocked prediction matches the exact one', async () => {
+  const rng = new Rng(5, 'gp');
+  const n = 60, d = 5;
+  const x = Float32Array.from({ length: n * d }, () => rng.normal());
+  const y = Array.from({ length: n }, (_, i) => 2.5 + 2 * Math.tanh(x[i * d] + 0.5 * x[i * d + 1]) + 0.1 * rng.normal());
+  const init = { amplitude: 1, lengthScale: 1, alpha: 1, noise: 0.5 };
+  const fixed = GaussianProcess.fit(x, d, y, { initial: init, optimise: false });
+  const fitted = GaussianProcess.fit(x, d, y, { initial: init });
+  assert.ok(fitted.logMarginalLikelihood > fixed.logMarginalLikelihood + 1, `${fitted.logMarginalLikelihood} vs ${fixed.logMarginalLikelihood}`);
+  assert.ok(fitted.kernel.noise < 0.2, `noise ${fitted.kernel.noise}`);
+  const q = gaussian(500, d, 6);
+  const post = await fitted.predict(q, { std: true, blockSize: 128 });
+  let worstMean = 0, worstStd = 0;
+  for (let i = 0; i < q.rows; i++) {
+    const e = fitted.predictPoint(q.data.subarray(i * d, i * d + d));
+    worstMean = Math.max(worstMean, Math.abs(e.mean - post.mean[i]));
+    worstStd = Math.max(worstStd, Math.abs(e.std - post.std![i]));
+  }
+  assert.ok(worstMean < 1e-4, `mean differs by ${worstMean}`);
+  assert.ok(worstStd < 2e-3, `std differs by ${worstStd}`);
+});
+
+test('expected improvement: closed form and limits', () => {
+  assert.equal(expectedImprovement(3, 0, 1, 0.5), 1.5);
+  assert.equal(expectedImprovement(0, 0, 1, 0.5), 0);
+  // μ = best + ξ: EI = σ φ(0) = σ / √(2π)
+  assert.ok(Math.abs(expectedImprovement(1.5, 2, 1, 0.5) - 2 / Math.sqrt(2 * Math.PI)) < 1e-9);
+  assert.ok(expectedImprovement(1, 2, 1, 0) > expectedImprovement(1, 1, 1, 0), 'grows with σ');
+  assert.ok(expectedImprovement(2, 1, 1, 0) > expectedImprovement(1, 1, 1, 0), 'grows with μ');
+});
+
+test('pruned EI search returns the brute-force top k', async () => {
+  const x = gaussian(3000, 6, 7);
+  const labelled = Array.from({ length: 40 }, (_, i) => i * 70);
+  const xl = new Float32Array(labelled.length * 6);
+  labelled.forEach((r, i) => xl.set(x.data.subarray(r * 6, r * 6 + 6), i * 6));
+  const y = labelled.map((r) => Math.max(0, Math.min(5, Math.round(2 + 2 * x.data[r * 6]))));
+  const gp = GaussianProcess.fit(xl, 6, y);
+  const excluded = new Uint8Array(x.rows);
+  for (const r of labelled) excluded[r] = 1;
+  const { mean, std } = await gp.predict(x, { std: true });
+  const best = Math.max(...y);
+  const ei = Float64Array.from(mean, (m, i) => (excluded[i] ? -1 : expectedImprovement(m, std![i], best, 0.5)));
+  const brute = Array.from(argsortDescending(ei).subarray(0, 10));
+  const sel = await topExpectedImprovement(gp, x, { count: 10, best, tradeoff: 0.5, excluded, mean, blockSize: 100 });
+  assert.deepEqual(sel.rows, brute);
+  assert.ok(sel.evaluated < x.rows, `σ computed for ${sel.evaluated} of ${x.rows} rows`);
+});
+
+test('the active learner never asks about a galaxy twice', async () => {
+  const x = gaussian(150, 4, 8);
+  const anomaly = Float64Array.from({ length: 150 }, (_, i) => i / 150);
+  const learner = new ActiveLearner(x, anomaly, { batchSize: 10, seed: 1 });
+  const seen = new Set<number>();
+  for (let round = 0; round < 16; round++) {
+    const qs = await learner.nextQueries(10);
+    for (const q of qs) {
+      assert.ok(!seen.has(q.row), `row ${q.row} asked twice (round ${round})`);
+      seen.add(q.row);
+      if (q.row % 7 === 0) learner.markAsked([q.row]);
+      else learner.setLabel(q.row, Math.max(0, Math.min(5, Math.round(2.5 + 2 * x.data[q.row * 4]))));
+    }
+    assert.equal(qs.length, Math.min(10, 150 - 10 * round));
+    if (round > 0) assert.ok(qs.every((q) => q.reason === 'expected-improvement'));
+  }
+  assert.equal(seen.size, 150);
+  assert.deepEqual(await learner.nextQueries(10), []);
+  const r = await learner.rank();
+  for (const [row, v] of learner.labels) assert.equal(r.score[row], v, 'labelled galaxies keep their label');
+  assert.throws(() => learner.setLabel(0, 6), /from 0 to 5/);
+  assert.throws(() => new ActiveLearner(x, anomaly, { coldStart: 'sideways' as 'random' }), /unknown cold start "sideways"; valid: random, anomalous/);
+});
