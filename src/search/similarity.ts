@@ -34,6 +34,11 @@ export interface OpenIndexOptions {
   imageColumn?: string;
   /** HNSW search breadth (ef): larger is slower and closer to exact. @default the index's (64) */
   expansionSearch?: number;
+  /**
+   * On an HNSW index, a `where` filter passing at most this many rows is searched exactly
+   * (brute force over those rows is then faster than walking the graph). @default ⌊2·10⁶ ÷ dim⌋
+   */
+  exactFilterRows?: number;
 }
 
 /** A query galaxy: an id in the index, a vector in the index's source columns, or an image file. */
@@ -79,7 +84,7 @@ export interface SearchInfo {
   excluded: number;
 }
 
-/** Below this many multiply-adds, brute force over the candidate rows beats asking the graph (≈ 2–4 ms). */
+/** Multiply-adds of a brute-force search that cost about as much as a graph search (≈ 2 ms). */
 const EXACT_BUDGET = 2_000_000;
 /** The most neighbours asked of the graph before falling back to exact search on the filtered rows. */
 const ANN_MAX_FETCH = 20_000;
@@ -374,7 +379,8 @@ export class SimilarityIndex {
 
     let hits: RowHit[] | null = null;
     let method: SearchInfo['method'] = 'exact';
-    if (this.ann && !query.exact && candidates * dim > EXACT_BUDGET) {
+    const exactRows = this.options.exactFilterRows ?? Math.floor(EXACT_BUDGET / dim);
+    if (this.ann && !query.exact && !(allowed && candidates <= exactRows)) {
       method = 'ann';
       const mask = allowed ? new Uint8Array(this.size) : null;
       if (mask) for (const r of allowed!) mask[r] = 1;

@@ -95,7 +95,7 @@ export function register(program: Command): void {
       log(
         `indexed ${m.count} galaxies × ${m.dim} (${m.columns[0]}…${m.columns[m.columns.length - 1]}), ${m.metric}, ` +
           `${m.method === 'ann' ? `HNSW (M=${m.ann!.connectivity})` : 'exact'} in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${o.out}` +
-          (skipped ? `; skipped ${m.skipped.status} error rows and ${m.skipped.nonFinite} with NaN` : ''),
+          (skipped ? `; skipped ${m.skipped.status} row${m.skipped.status === 1 ? '' : 's'} with an error status and ${m.skipped.nonFinite} with NaN values` : ''),
       );
     });
 
@@ -135,7 +135,7 @@ export function register(program: Command): void {
         const hits = await index.search({ positives, negatives, negativeWeight: o.negativeWeight, k: o.k, where: o.where, columns, exact: o.exact });
         const shown = ['rank', 'id', 'score', ...columns];
         process.stdout.write(textTable(shown, hits));
-        if (hits.length < (o.k ?? 20)) log(`only ${hits.length} galaxies ${o.where ? 'pass the filter' : 'in the index besides the queries'}`);
+        if (hits.length < (o.k ?? 20)) log(`only ${hits.length} of the ${o.k ?? 20} asked for: ${o.where ? 'no more galaxies pass the filter' : 'the index holds no more besides the queries'}`);
         if (o.out) {
           await writeTable(o.out, { columns: ['rank', 'id', 'score', 'distance', ...columns], rows: hits });
           log(`wrote ${o.out}`);
