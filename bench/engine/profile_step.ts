@@ -41,6 +41,7 @@ for (const k of info.kernels) {
 }
 const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
 console.log(`step: ${wall.toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU; kernels ${total.toFixed(0)} ms`);
+for (const k of info.kernels) if (process.env.SHOW && k.name === process.env.SHOW) console.log(k.name, JSON.stringify(k.inputShapes), JSON.stringify(k.outputShapes), (await k.kernelTimeMs as number).toFixed(1));
 for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
   console.log(`${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(4)} calls`);
 }

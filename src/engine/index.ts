@@ -12,6 +12,7 @@ import path from 'node:path';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
 import { EngineError } from './errors.js';
 import { maxPoolGradConfig } from './pool_backprop.js';
+import { identityConfig, reductionConfigs } from './reductions.js';
 
 export { tf, tfl };
 export { EngineError } from './errors.js';
@@ -49,11 +50,18 @@ export interface EngineInfo {
 }
 
 /** Project kernels for the wasm backend, replacing missing, slow or wrong built-ins. */
-const WASM_KERNELS: tf.KernelConfig[] = [
-  conv2dBackpropFilterConfig, // missing
-  conv2dBackpropInputConfig, // built-in is scalar code, 2–4 GFLOP/s
-  maxPoolGradConfig, // built-in drops the gradient of all-negative windows
-];
+function wasmKernels(): tf.KernelConfig[] {
+  const builtin = (name: string) => tf.getKernel(name, 'wasm');
+  return [
+    conv2dBackpropFilterConfig, // missing
+    conv2dBackpropInputConfig, // built-in is scalar code, 2–4 GFLOP/s
+    maxPoolGradConfig, // built-in drops the gradient of all-negative windows
+    // Per-channel sums by average pooling (built-in transposes first: ~14× slower); others fall back.
+    ...reductionConfigs({ sum: builtin(tf.Sum), mean: builtin(tf.Mean) }),
+    identityConfig, // built-in copies the buffer
+  ];
+}
+let registered: string[] = [];
 
 let pending: { key: string; info: Promise<EngineInfo> } | undefined;
 let wasmConfigured = false;
@@ -78,19 +86,20 @@ function wasmDir(): string {
 }
 
 function registerWasmKernels(): void {
-  for (const config of WASM_KERNELS) {
+  const configs = wasmKernels();
+  for (const config of configs) {
     if (tf.getKernel(config.kernelName, 'wasm') !== undefined) {
       tf.unregisterKernel(config.kernelName, 'wasm');
     }
     tf.registerKernel(config);
   }
+  registered = configs.map((k) => k.kernelName);
 }
 
 async function setUpWasm(threads: number): Promise<void> {
   if (!wasmConfigured) {
     tfwasm.setWasmPaths(wasmDir());
     tfwasm.setThreadsCount(threads);
-    registerWasmKernels();
     simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     wasmConfigured = true;
   }
@@ -109,6 +118,8 @@ async function setUpWasm(threads: number): Promise<void> {
   if (!ok) {
     throw new EngineError(`the wasm backend failed to initialise (binaries looked up in ${wasmDir()})`);
   }
+  // After initialisation, so that the built-ins we fall back to have run their setup.
+  if (registered.length === 0) registerWasmKernels();
 }
 
 /** Loads tfjs-node if installed; true when its 'tensorflow' backend is now active. */
@@ -163,7 +174,7 @@ export function engineInfo(): EngineInfo {
   if (backend === 'wasm') {
     return {
       backend,
-      kernels: WASM_KERNELS.map((k) => k.kernelName),
+      kernels: registered.slice(),
       simd,
       threads: tfwasm.getThreadsCount(),
     };

@@ -77,6 +77,11 @@ export function matMul(backend: BackendWasm, a: Info, b: Info): Info {
   return view(out, [m, n]);
 }
 
+/** NHWC average pooling by XNNPACK, 'valid' padding. */
+export function avgPool(backend: BackendWasm, x: Info, filterSize: [number, number], strides: [number, number]): Info {
+  return call(backend, tf.AvgPool, { x }, { filterSize, strides, pad: 'valid', dimRoundingMode: null as unknown as string });
+}
+
 export function pad(backend: BackendWasm, x: Info, paddings: Array<[number, number]>): Info {
   return call(backend, tf.PadV2, { x }, { paddings, constantValue: 0 });
 }
