@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, openIndex, type IndexManifest } from '../src/search/index.js';
+import { embeddingLike } from '../bench/similarity/synthetic.js';
 
 const N = 24000;
 const D = 64;
@@ -12,33 +13,13 @@ let dir = '';
 let manifest: IndexManifest;
 let queries: Float32Array[] = [];
 
-/**
- * Vectors shaped like galaxy embeddings rather than isotropic noise: a mixture of 1000
- * clusters whose per-dimension spread falls as j^−0.75, so the first 10 of 64 dimensions
- * hold 84% of the variance — as the first 10 PCA components of the GZ DECaLS representation
- * do (Walmsley et al. 2022).
- */
-function embeddingLike(n: number, seed: number, centres?: Float32Array): { data: Float32Array; centres: Float32Array } {
-  let s = seed >>> 0;
-  const u = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 0.5) / 4294967296;
-  const g = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  const sd = Float32Array.from({ length: D }, (_, j) => (j + 1) ** -0.75);
-  const C = 1000;
-  const cent = centres ?? Float32Array.from({ length: C * D }, (_, i) => Math.sqrt(0.75) * sd[i % D] * g());
-  const data = new Float32Array(n * D);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(u() * C);
-    for (let j = 0; j < D; j++) data[i * D + j] = cent[c * D + j] + 0.5 * sd[j] * g();
-  }
-  return { data, centres: cent };
-}
-
 before(async () => {
   dir = join(mkdtempSync(join(tmpdir(), 'gm-ann-')), 'idx');
-  const { data, centres } = embeddingLike(N, 1);
+  // Shaped like galaxy embeddings (see bench/similarity/synthetic.ts), not isotropic noise.
+  const { data, centres } = embeddingLike(N, D, 1);
   const ids = Array.from({ length: N }, (_, i) => `G${i}`);
   manifest = await buildIndex({ vectors: { ids, data, dim: D }, out: dir });
-  const held = embeddingLike(100, 2, centres).data;
+  const held = embeddingLike(100, D, 2, centres).data;
   queries = Array.from({ length: 100 }, (_, q) => held.slice(q * D, (q + 1) * D));
 });
 
