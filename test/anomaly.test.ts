@@ -124,3 +124,17 @@ test('the active learner never asks about a galaxy twice', async () => {
   assert.throws(() => learner.setLabel(0, 6), /from 0 to 5/);
   assert.throws(() => new ActiveLearner(x, anomaly, { coldStart: 'sideways' as 'random' }), /unknown cold start "sideways"; valid: random, anomalous/);
 });
+
+test('parallel posterior means equal the single-thread ones', async () => {
+  const { predictMean } = await import('../src/anomaly/parallel.js');
+  const x = gaussian(60_000, 8, 9);
+  const n = 50;
+  const y = Array.from({ length: n }, (_, i) => Math.round(2.5 + 2 * Math.tanh(x.data[i * 8])));
+  const gp = GaussianProcess.fit(x.data.slice(0, n * 8), 8, y, { maxIterations: 5 });
+  const one = (await gp.predict(x)).mean;
+  const two = await predictMean(gp, x, 2);
+  assert.equal(two.length, one.length);
+  let worst = 0;
+  for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(one[i] - two[i]));
+  assert.ok(worst < 1e-9, `differs by ${worst}`);
+});

@@ -184,7 +184,8 @@ export async function loadFeatures(path: string, options: FeatureOptions = {}): 
     }
   }
   const n = ids.length;
-  const data = new Float32Array(n * K);
+  // Shared memory, so parallel predictions read it from every thread without copies.
+  const data = new Float32Array(new SharedArrayBuffer(n * K * 4));
   let at = 0;
   for (const p of parts) {
     data.set(p, at);

@@ -12,7 +12,9 @@
  * so scoring a block costs one GEMM and a few flops per (galaxy, label) pair.
  */
 import { OptionError } from '../errors.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initEngine, tf } from '../engine/index.js';
+import { matMul as wasmMatMul, release } from '../engine/wasm_ops.js';
 import type { FeatureMatrix } from './features.js';
 
 /** Hyperparameters of the rational-quadratic + white kernel, in normalised target units. */
@@ -45,6 +47,16 @@ export interface GpPredictOptions {
   std?: boolean;
   /** Rows per block. @default 4096 */
   blockSize?: number;
+}
+
+/** The parts of a fitted GP that posterior means need (see {@link GaussianProcess.meanState}). */
+export interface GpMeanState {
+  kernel: RqKernelParams;
+  inputs: Float32Array;
+  n: number;
+  dim: number;
+  prior: { mean: number; scale: number };
+  weights: Float64Array;
 }
 
 /** Posterior at the predicted rows, in target units. */
@@ -102,6 +114,16 @@ export class GaussianProcess {
     return new GaussianProcess(kernel, final.value, Float32Array.from(x), n, dim, prior, final.weights, final.kInv);
   }
 
+  /** What a worker needs to compute posterior means (no K⁻¹): plain data, structured-clonable. */
+  meanState(): GpMeanState {
+    return { kernel: this.kernel, inputs: this.inputs, n: this.n, dim: this.dim, prior: this.prior, weights: this.weights };
+  }
+
+  /** A GP that predicts means only, from {@link meanState} (asking it for `std` throws). */
+  static fromMeanState(s: GpMeanState): GaussianProcess {
+    return new GaussianProcess(s.kernel, NaN, s.inputs, s.n, s.dim, s.prior, s.weights, new Float64Array(0));
+  }
+
   /**
    * Exact posterior at one point, in float64 (no table, no GEMM): the reference that
    * {@link predict} is tested against.
@@ -131,6 +153,7 @@ export class GaussianProcess {
    */
   async predict(x: FeatureMatrix, options: GpPredictOptions = {}): Promise<GpPosterior> {
     if (x.dim !== this.dim) throw new OptionError(`GP was fitted on ${this.dim}-d features, got ${x.dim}-d`);
+    if (options.std && this.kInv.length !== this.n * this.n) throw new OptionError('this GP was rebuilt for means only');
     await initEngine();
     const rows = options.rows;
     const m = rows ? rows.length : x.rows;
@@ -148,7 +171,7 @@ export class GaussianProcess {
     const w = Float64Array.from(this.weights, (v) => v * amplitude);
     const mean = new Float64Array(m);
     const std = options.std ? new Float64Array(m) : undefined;
-    const trainT = tf.tidy(() => tf.transpose(tf.tensor2d(this.inputs, [n, dim])));
+    const trainT = tf.tidy(() => tf.transpose(tf.tensor2d(this.inputs, [n, dim]))) as tf.Tensor2D;
     const kInv = std ? tf.tensor2d(Float32Array.from(this.kInv), [n, n]) : undefined;
     const block = new Float32Array(Math.min(B, m) * dim);
     const kb = std ? new Float32Array(Math.min(B, m) * n) : undefined;
@@ -166,24 +189,16 @@ export class GaussianProcess {
           for (let k = 0; k < dim; k++) t += q[i * dim + k] * q[i * dim + k];
           qNorm[i] = t;
         }
-        const qt = tf.tensor2d(q, [b, dim]);
-        const gt = tf.matMul(qt, trainT);
-        const g = gt.dataSync() as Float32Array;
-        qt.dispose();
-        gt.dispose();
-        kernelBlock(g, qNorm, trainNorm, b, n, c, lut, w, mean, s, kb);
+        product(q, b, dim, trainT, (g) => kernelBlock(g, qNorm, trainNorm, b, n, c, lut, w, mean, s, kb));
         if (std && kb && kInv) {
-          const rt = tf.tensor2d(kb.subarray(0, b * n), [b, n]);
-          const vt = tf.matMul(rt, kInv);
-          const v = vt.dataSync() as Float32Array;
-          rt.dispose();
-          vt.dispose();
-          for (let i = 0; i < b; i++) {
-            let quad = 0;
-            const o = i * n;
-            for (let j = 0; j < n; j++) quad += v[o + j] * kb[o + j];
-            std[s + i] = this.prior.scale * Math.sqrt(Math.max(0, amplitude - amplitude * amplitude * quad));
-          }
+          product(kb.subarray(0, b * n), b, n, kInv, (v) => {
+            for (let i = 0; i < b; i++) {
+              let quad = 0;
+              const o = i * n;
+              for (let j = 0; j < n; j++) quad += v[o + j] * kb[o + j];
+              std[s + i] = this.prior.scale * Math.sqrt(Math.max(0, amplitude - amplitude * amplitude * quad));
+            }
+          });
         }
       }
     } finally {
@@ -192,6 +207,31 @@ export class GaussianProcess {
     }
     for (let i = 0; i < m; i++) mean[i] = this.prior.mean + this.prior.scale * mean[i];
     return std ? { mean, std } : { mean };
+  }
+}
+
+/**
+ * a [rows, k] × b → handed to `use` as a Float32Array. On wasm the product is read in place
+ * from the heap (a 10⁶-galaxy re-rank would otherwise copy ~1 GB out of it).
+ */
+function product(a: Float32Array, rows: number, k: number, b: tf.Tensor2D, use: (out: Float32Array) => void): void {
+  const at = tf.tensor2d(a, [rows, k]);
+  try {
+    if (tf.getBackend() === 'wasm') {
+      const backend = tf.backend() as BackendWasm;
+      const out = wasmMatMul(backend, at, b);
+      try {
+        use(backend.typedArrayFromHeap(out) as Float32Array);
+      } finally {
+        release(backend, out);
+      }
+    } else {
+      const out = tf.matMul(at, b);
+      use(out.dataSync() as Float32Array);
+      out.dispose();
+    }
+  } finally {
+    at.dispose();
   }
 }
 

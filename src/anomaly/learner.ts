@@ -24,6 +24,7 @@ import { Rng } from '../sim/rng.js';
 import { topExpectedImprovement } from './acquisition.js';
 import type { FeatureMatrix } from './features.js';
 import { GaussianProcess, type RqKernelParams } from './gp.js';
+import { defaultThreads, predictMean } from './parallel.js';
 
 /** Options of {@link ActiveLearner}. */
 export interface ActiveLearnerOptions {
@@ -85,6 +86,8 @@ export class ActiveLearner {
   private coldRound = 0;
   /** Hyperparameters to start the first fit from (e.g. a resumed session's last kernel). */
   kernelHint: RqKernelParams | undefined;
+  /** Threads for whole-survey predictions (see parallel.ts). @default all cores, at most 4 */
+  threads = defaultThreads();
   readonly options: Required<ActiveLearnerOptions>;
   /** Isolation-forest score scaled to 0–5 (min → 0, max → 5). */
   readonly anomaly05: Float64Array;
@@ -160,7 +163,7 @@ export class ActiveLearner {
     else {
       const excluded = new Uint8Array(this.features.rows);
       for (const r of this.asked) excluded[r] = 1;
-      const { mean } = await gp.predict(this.features);
+      const mean = await predictMean(gp, this.features, this.threads);
       let best = -Infinity;
       for (const v of this.labels.values()) best = Math.max(best, v);
       best = Math.min(best, this.options.interestingScore);
@@ -203,7 +206,7 @@ export class ActiveLearner {
     const t0 = performance.now();
     if (this.sinceFit > 0) this.fit();
     const gp = this.gp;
-    const predicted = gp ? (await gp.predict(this.features)).mean : Float64Array.from(this.anomaly05);
+    const predicted = gp ? await predictMean(gp, this.features, this.threads) : Float64Array.from(this.anomaly05);
     const score = Float64Array.from(predicted);
     for (const [r, v] of this.labels) score[r] = v;
     const order = argsortDescending(score);

@@ -22,7 +22,7 @@ export interface UnsupervisedOptions extends IsolationForestOptions {
  * standardisation of each component (so no single direction dominates the random cuts).
  * @param vectors `[rows, dim]`, e.g. representations
  * @returns one score per row in (0, 1]; ≈ 0.5 ordinary, → 1 anomalous
- * @example unsupervisedScores({ rows: 3, dim: 2, data: Float32Array.of(0, 0, 0.1, 0, 9, 9) }, { trees: 50 }) // [0.4…, 0.4…, 0.6…]
+ * @example unsupervisedScores({ rows: 3, dim: 2, data: Float32Array.of(0, 0, 0.1, 0, 9, 9) }, { trees: 50 }) // [0.36…, 0.36…, 0.43…]: the third point is the odd one out
  */
 export function unsupervisedScores(vectors: FeatureMatrix, options: UnsupervisedOptions = {}): Float64Array {
   const x = standardisedPca(vectors, options.components ?? 40);

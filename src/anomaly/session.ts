@@ -107,7 +107,9 @@ export class AnomalySession {
       ids = (await readFile(join(dir, 'ids.txt'), 'utf8')).split('\n');
       if (ids[ids.length - 1] === '') ids.pop();
       const k = meta.components;
-      features = { rows: ids.length, dim: k, data: new Float32Array(await readBinary(join(dir, 'features.f32'), ids.length * k * 4)) };
+      const data = new Float32Array(new SharedArrayBuffer(ids.length * k * 4));
+      data.set(new Float32Array(await readBinary(join(dir, 'features.f32'), ids.length * k * 4)));
+      features = { rows: ids.length, dim: k, data };
       anomaly = new Float64Array(await readBinary(join(dir, 'anomaly.f64'), ids.length * 8));
     } else {
       if (!options.embeddings) throw new OptionError(`${dir} holds no labelling session yet: give the embeddings to start one`);
