@@ -3,7 +3,7 @@
  * (Conv2DBackpropInput) and filter gradient (Conv2DBackpropFilter) on the layer shapes of a
  * ResNet-style net at 64–128 px, batch 32. Prints a table and writes reports/engine-kernels.json.
  *
- *   npx tsx bench/engine/kernels.ts [--quick] [--builtin]
+ *   npx tsx bench/engine/kernels.ts [--quick] [--builtin] [--only=<shape substring>]
  *
  * --builtin also times tfjs-wasm's own Conv2DBackpropInput for comparison (slow).
  */
@@ -35,6 +35,8 @@ const SHAPES: Shape[] = [
 ];
 
 const args = new Set(process.argv.slice(2));
+/** --only=<substring> times just the matching shapes (and writes no report). */
+const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const quick = args.has('--quick');
 const withBuiltin = args.has('--builtin');
 
@@ -45,15 +47,17 @@ const withBuiltin = args.has('--builtin');
  * so CPU time equals wall time on an idle machine and stays meaningful on a shared one.
  * Each fn returns a tensor that we sync and free.
  */
-function timeAll(fns: Record<string, () => tf.Tensor>): Record<string, { wall: number; cpu: number }> {
-  const run = (fn: () => tf.Tensor) => {
+function timeAll(fns: Record<string, (fresh: Operands) => tf.Tensor>, operands: Operands): Record<string, { wall: number; cpu: number }> {
+  const run = (fn: (fresh: Operands) => tf.Tensor) => {
+    // Fresh buffers each call, as in training: XNNPACK caches packed weights by tensor id.
+    const fresh = tf.tidy(() => ({ x: tf.mul(operands.x, 1), w: tf.mul(operands.w, 1), dy: tf.mul(operands.dy, 1) })) as Operands;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const t = fn();
+    const t = fn(fresh);
     t.dataSync();
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
-    t.dispose();
+    tf.dispose([t, fresh.x, fresh.w, fresh.dy]);
     return { wall, cpu: (c.user + c.system) / 1e6 };
   };
   const best: Record<string, { wall: number; cpu: number }> = {};
@@ -71,12 +75,14 @@ function timeAll(fns: Record<string, () => tf.Tensor>): Record<string, { wall: n
   return best;
 }
 
+type Operands = { x: tf.Tensor4D; w: tf.Tensor4D; dy: tf.Tensor4D };
+
 const builtinInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
 const info = await initEngine({ backend: 'wasm' });
 if (withBuiltin && builtinInput?.setupFunc) builtinInput.setupFunc(tf.backend());
 
 const rows: Array<Record<string, number | string>> = [];
-for (const s of SHAPES) {
+for (const s of SHAPES.filter((x) => only === undefined || x.name.includes(only))) {
   const x = tf.randomNormal([s.batch, s.size, s.size, s.cin]) as tf.Tensor4D;
   const w = tf.randomNormal([s.k, s.k, s.cin, s.cout], 0, 0.1) as tf.Tensor4D;
   const y = tf.conv2d(x, w, s.stride, 'same');
@@ -84,20 +90,20 @@ for (const s of SHAPES) {
   const [, oh, ow] = y.shape;
   const gflop = (2 * s.batch * oh * ow * s.k * s.k * s.cin * s.cout) / 1e9;
   const attrs = { strides: s.stride, pad: 'same', dataFormat: 'NHWC' };
-  const fns: Record<string, () => tf.Tensor> = {
-    forward: () => tf.conv2d(x, w, s.stride, 'same'),
-    backprop_input: () => tf.conv2dTranspose(dy, w, x.shape, s.stride, 'same'),
-    backprop_filter: () =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+  const fns: Record<string, (o: Operands) => tf.Tensor> = {
+    forward: (o) => tf.conv2d(o.x, o.w, s.stride, 'same'),
+    backprop_input: (o) => tf.conv2dTranspose(o.dy, o.w, x.shape, s.stride, 'same'),
+    backprop_filter: (o) =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: o.x, dy: o.dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
   };
   if (withBuiltin && builtinInput) {
     const backend = tf.backend();
-    fns.builtin_backprop_input = () =>
+    fns.builtin_backprop_input = (o) =>
       tf.engine().makeTensorFromTensorInfo(
-        builtinInput.kernelFunc({ inputs: { dy, filter: w }, backend, attrs: { ...attrs, inputShape: x.shape } }) as tf.TensorInfo,
+        builtinInput.kernelFunc({ inputs: { dy: o.dy, filter: o.w }, backend, attrs: { ...attrs, inputShape: x.shape } }) as tf.TensorInfo,
       );
   }
-  const secs = timeAll(fns);
+  const secs = timeAll(fns, { x, w, dy });
   const row: Record<string, number | string> = { shape: s.name, gflop: +gflop.toFixed(3) };
   for (const [name, t] of Object.entries(secs)) row[`${name}_gflops`] = +(gflop / t.cpu).toFixed(1);
   for (const [name, t] of Object.entries(secs)) row[`${name}_gflops_wall`] = +(gflop / t.wall).toFixed(1);
@@ -117,7 +123,7 @@ const ratio = Math.min(
 );
 console.log(`worst backward/forward GFLOP/s ratio: ${ratio.toFixed(2)} (goal >= 0.5)`);
 
-if (!quick) {
+if (!quick && only === undefined) {
   mkdirSync('reports', { recursive: true });
   const report = {
     generated: new Date().toISOString(),
