@@ -14,10 +14,13 @@ export { renderMosaic, catalogMosaic, type MosaicGroup, type MosaicOptions, type
 export * from './predict/index.js';
 export { initEngine, engineInfo, type EngineInfo, type EngineOptions, type BackendChoice } from './engine/index.js';
 export {
-  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages,
+  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages, ModelLoadError,
   type ModelConfig, type CreateModelOptions, type ArchitectureSpec,
 } from './models/index.js';
-export { train, TrainingDivergedError, treeLoss, type TrainOptions, type TrainResult, type EpochMetrics } from './train/index.js';
+export {
+  train, TrainingDivergedError, CheckpointError, treeLoss, dirichletMultinomialNll, expectedFractions, measureThroughput,
+  type TrainOptions, type TrainResult, type EpochMetrics, type TrainingSet,
+} from './train/index.js';
 export {
   simulateGalaxy, sampleTruth, renderGalaxy, simulateVotes, getSurvey, surveyNames,
   type SurveyName, type SurveyProfile, type GalaxyTruth, type SimulatedGalaxy,

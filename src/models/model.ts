@@ -12,7 +12,7 @@ import { Concentration, SeededDropout } from './layers.js';
 import { BatchNorm } from './batchnorm.js';
 import { getArchitecture, type ArchitectureSpec } from './architectures.js';
 import { identityNormalisation, type InputSpec } from './preprocess.js';
-import { createSchema, type Schema, type SchemaSpec } from '../schema/index.js';
+import { createSchema, schemaToSpec, type Schema, type SchemaSpec } from '../schema/index.js';
 import { OptionError } from '../errors.js';
 
 /** Name of the embedding layer. */
@@ -46,15 +46,6 @@ export interface CreateModelOptions {
   seed?: number;
   /** Evaluation crop (fraction of the image side). @default 0.87 */
   evalCrop?: number;
-}
-
-/** Spec of a schema (the JSON form), recovered from a validated schema. */
-export function schemaToSpec(schema: Schema): SchemaSpec {
-  return {
-    name: schema.name,
-    description: schema.description,
-    questions: schema.questions.map((q) => ({ name: q.name, answers: [...q.answers], askedIf: q.askedIf })),
-  };
 }
 
 /** Build a freshly initialised model. */

@@ -14,10 +14,10 @@
  */
 import { join } from 'node:path';
 import { initEngine, type BackendChoice } from '../engine/index.js';
-import { createModel, schemaToSpec } from '../models/model.js';
+import { createModel } from '../models/model.js';
 import { saveModel } from '../models/io.js';
 import { centreCropMap, resampleInto, type InputSpec } from '../models/preprocess.js';
-import { getSchema, type Schema } from '../schema/index.js';
+import { getSchema, schemaToSpec, type Schema } from '../schema/index.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { GalmorphError, OptionError } from '../errors.js';
 import { augmentInto, type AugmentOptions } from './augment.js';
