@@ -138,3 +138,14 @@ test('parallel posterior means equal the single-thread ones', async () => {
   for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(one[i] - two[i]));
   assert.ok(worst < 1e-9, `differs by ${worst}`);
 });
+
+test('anomalous cold start draws the first batch from the top of the anomaly ranking', async () => {
+  const x = gaussian(1000, 3, 10);
+  const anomaly = Float64Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
+  const top = new Set(Array.from(argsortDescending(anomaly).subarray(0, 50)));
+  const learner = new ActiveLearner(x, anomaly, { coldStart: 'anomalous', seed: 3 });
+  const first = await learner.nextQueries(10);
+  assert.equal(new Set(first.map((q) => q.row)).size, 10);
+  assert.ok(first.every((q) => top.has(q.row) && q.reason === 'cold-start'));
+  assert.throws(() => new ActiveLearner(x, anomaly, { interestingScore: 6 }), /interesting score must be in \(0, 5\], got 6/);
+});

@@ -17,6 +17,7 @@ export interface Report {
 export interface SpeedReport {
   galaxies: number;
   dim: number;
+  threads: number;
   runs: { labels: number; rank_seconds: number; rank_cpu_seconds: number; predict_seconds: number; sort_seconds: number; fit_seconds: number; next_batch_seconds: number; next_batch_sigma_rows: number }[];
   isolation_forest_seconds: number;
   command: string;
@@ -97,7 +98,7 @@ export function renderMarkdown(r: Report & { rerank?: SpeedReport }): string {
   L.push('![top-100 precision against labels](anomaly.svg)', '');
   const s = r.rerank;
   if (s) {
-    L.push('## Re-rank speed', '', `${s.galaxies.toLocaleString('en')} synthetic ${s.dim}-d galaxies (\`${s.command}\`; load average at start ${s.load_average.map((x) => x.toFixed(1)).join(', ')} on 2 cores).`, '');
+    L.push('## Re-rank speed', '', `${s.galaxies.toLocaleString('en')} synthetic ${s.dim}-d galaxies, ${s.threads} threads (\`${s.command}\`; load average at start ${s.load_average.map((x) => x.toFixed(1)).join(', ')} on 2 cores shared with other jobs).`, '');
     L.push('| labels | re-rank (predict + sort), wall s | of which predict | sort | re-rank CPU s | GP fit s | next batch of 10 (EI) s | rows whose σ was computed |', '|---|---|---|---|---|---|---|---|');
     for (const x of s.runs) {
       L.push(`| ${x.labels} | ${x.rank_seconds.toFixed(2)} | ${x.predict_seconds.toFixed(2)} | ${x.sort_seconds.toFixed(2)} | ${x.rank_cpu_seconds.toFixed(2)} | ${x.fit_seconds.toFixed(2)} | ${x.next_batch_seconds.toFixed(2)} | ${x.next_batch_sigma_rows.toLocaleString('en')} |`);

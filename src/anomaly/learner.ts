@@ -99,6 +99,8 @@ export class ActiveLearner {
     if (!Number.isSafeInteger(b) || b < 1) throw new OptionError(`batch size must be a positive integer, got ${b}`);
     if (!COLD_STARTS.includes(this.options.coldStart)) throw new OptionError(`unknown cold start "${this.options.coldStart}"; valid: ${COLD_STARTS.join(', ')}`);
     if (!(this.options.tradeoff >= 0)) throw new OptionError(`trade-off must be ≥ 0, got ${this.options.tradeoff}`);
+    const is = this.options.interestingScore;
+    if (!(is > 0 && is <= SCORE_MAX)) throw new OptionError(`interesting score must be in (0, 5], got ${is}`);
     let lo = Infinity, hi = -Infinity;
     for (const v of anomaly) {
       if (v < lo) lo = v;
@@ -110,11 +112,6 @@ export class ActiveLearner {
   /** The fitted interest model (undefined before the first fit). */
   get model(): GaussianProcess | undefined {
     return this.gp;
-  }
-
-  /** Galaxies asked about so far (labelled, skipped or pending). */
-  get askedCount(): number {
-    return this.asked.size;
   }
 
   /** Record a score (0–5) for a row; also marks it asked. */
@@ -179,7 +176,7 @@ export class ActiveLearner {
     const rows = this.features.rows;
     let pool: number[];
     if (this.options.coldStart === 'anomalous') {
-      const order = Uint32Array.from({ length: rows }, (_, i) => i).sort((a, b) => this.anomaly[b] - this.anomaly[a]);
+      const order = argsortDescending(this.anomaly);
       pool = Array.from(order.subarray(0, Math.max(n * 5, Math.ceil(0.02 * rows)))).filter((r) => !this.asked.has(r));
     } else pool = [];
     const picked = new Set<number>();
