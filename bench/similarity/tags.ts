@@ -18,7 +18,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readImage, readTable } from '../../src/data/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { createModel, readModelConfig, saveModel } from '../../src/models/index.js';
@@ -61,24 +61,27 @@ const seconds: Record<string, number> = {};
 
 /** Embeddings of the catalogue by a model directory (PCA fitted on them), reused if present. */
 async function embedWith(model: string, name: string): Promise<string> {
-  const out = join(work, `${name}.parquet`);
+  const out = join(work, `${name}-pca${components}.parquet`);
   if (existsSync(out)) {
     log(`${name}: reusing ${out}`);
     return out;
   }
   const t0 = performance.now();
   const r = await embedSurvey({ model, catalog: catalog!, out, pca: { components } });
-  seconds[`embed_${name}`] = (performance.now() - t0) / 1000;
-  log(`${name}: embedded ${r.ok} galaxies (${r.errors} errors) in ${seconds[`embed_${name}`].toFixed(0)} s`);
+  const key = name.startsWith('model') ? 'embed_model' : 'embed_untrained';
+  seconds[key] = (performance.now() - t0) / 1000;
+  log(`${name}: embedded ${r.ok} galaxies (${r.errors} errors) in ${seconds[key].toFixed(0)} s`);
   return out;
 }
 
 /** The architecture and input of the trained model when given, else the defaults; random weights. */
-async function untrainedModel(): Promise<string> {
-  const dir = join(work, 'untrained-model');
-  if (existsSync(join(dir, 'config.json'))) return dir;
-  await initEngine();
+async function untrainedModel(): Promise<{ dir: string; name: string }> {
   const cfg = modelDir ? await readModelConfig(modelDir) : null;
+  // Named by what defines it, so a rerun with another --model never reuses a mismatched one.
+  const name = `untrained-${cfg?.architecture.name ?? 'default'}-${cfg?.inputSize ?? 'd'}px-${cfg?.bands ?? 3}b-seed${seed}`;
+  const dir = join(work, `${name}-model`);
+  if (existsSync(join(dir, 'config.json'))) return { dir, name };
+  await initEngine();
   const model = createModel({
     schema: cfg ? createSchema(cfg.schema) : getSchema('decals-dr5'),
     architecture: cfg?.architecture.name,
@@ -89,7 +92,7 @@ async function untrainedModel(): Promise<string> {
   });
   await saveModel(model, dir, { note: 'randomly initialised baseline for bench/similarity' });
   model.dispose();
-  return dir;
+  return { dir, name };
 }
 
 /** Top principal-component scores of rows `[n, D]` by randomised subspace iteration (Halko et al. 2011). */
@@ -197,10 +200,11 @@ for (const method of methods) {
   const indexDir = join(work, `${method}.index`);
   const common = { out: indexDir, method: 'exact' as const, overwrite: true };
   if (method === 'model') {
-    const emb = givenEmbeddings ?? (await embedWith(modelDir!, 'model'));
+    const emb = givenEmbeddings ?? (await embedWith(modelDir!, `model-${basename(resolve(modelDir!))}`));
     await buildIndex({ ...common, embeddings: emb, columns });
   } else if (method === 'untrained') {
-    await buildIndex({ ...common, embeddings: await embedWith(await untrainedModel(), 'untrained'), columns });
+    const u = await untrainedModel();
+    await buildIndex({ ...common, embeddings: await embedWith(u.dir, u.name), columns });
   } else if (method === 'pixels') {
     await buildIndex({ ...common, vectors: await pixelVectors() });
   } else throw new Error(`unknown method ${method} (model, untrained, pixels)`);

@@ -1,5 +1,5 @@
 /** Similarity search: "more galaxies like this one", exact or approximate (HNSW). See README.md. */
-export { buildIndex, chooseColumns, type BuildIndexOptions, type VectorSource, type ColumnChoice } from './build.js';
+export { buildIndex, type BuildIndexOptions, type VectorSource, type ColumnChoice } from './build.js';
 export {
   openIndex, SimilarityIndex,
   type OpenIndexOptions, type SimilarityQuery, type QueryItem, type Neighbour, type SearchInfo,
