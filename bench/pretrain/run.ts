@@ -1,0 +1,103 @@
+/**
+ * bench/pretrain: how well a trained model predicts volunteer votes on a held-out simulated
+ * survey, against the noise floor of the votes themselves.
+ *
+ *   npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-decals/catalog.parquet
+ *
+ * Per question, over galaxies with at least one vote on it:
+ *  - MAE of the predicted vote fractions vs the observed vote fractions;
+ *  - oracle MAE: the same for the true answer probabilities the simulated volunteers sampled
+ *    from (`oracle_*` columns) — the best any model can do against finite votes;
+ *  - accuracy on confidently voted galaxies (leading vote fraction > 0.8): predicted leading
+ *    answer = voted leading answer (also for the oracle).
+ * Writes reports/pretrain.json (and prints a table).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { predictSurvey } from '../../src/predict/index.js';
+import { readTable, readVoteCatalog } from '../../src/data/index.js';
+import { readModelConfig } from '../../src/models/index.js';
+import { createSchema, votesToFractions } from '../../src/schema/index.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/galmorph-decals-sim' },
+    catalog: { type: 'string', default: 'data/test-decals/catalog.parquet' },
+    passes: { type: 'string', default: '5' },
+    out: { type: 'string', default: 'reports/pretrain.json' },
+  },
+});
+const config = await readModelConfig(values.model!);
+const schema = createSchema(config.schema);
+const dir = mkdtempSync(join(tmpdir(), 'gm-pretrain-'));
+const predPath = join(dir, 'pred.parquet');
+const t0 = performance.now();
+const run = await predictSurvey({ model: values.model!, catalog: values.catalog!, out: predPath, passes: Number(values.passes) });
+const seconds = (performance.now() - t0) / 1000;
+const votes = await readVoteCatalog(values.catalog!, { schema });
+const truth = await readTable(values.catalog!);
+const preds = await readTable(predPath);
+rmSync(dir, { recursive: true, force: true });
+const predById = new Map(preds.rows.map((r) => [String(r.id), r]));
+const truthById = new Map(truth.rows.map((r) => [String(r.id), r]));
+
+const A = schema.nAnswers;
+interface Row { question: string; galaxies: number; mae: number; oracle_mae: number; mae_ratio: number; confident: number; confident_accuracy: number; oracle_confident_accuracy: number }
+const rows: Row[] = [];
+const argmax = (v: ArrayLike<number>, from: number, to: number) => {
+  let best = from;
+  for (let i = from; i < to; i++) if (v[i] > v[best]) best = i;
+  return best;
+};
+for (const q of schema.questions) {
+  let n = 0, errModel = 0, errOracle = 0, conf = 0, hitModel = 0, hitOracle = 0;
+  for (let g = 0; g < votes.ids.length; g++) {
+    const counts = votes.counts.subarray(g * A, (g + 1) * A);
+    const frac = votesToFractions(schema, counts);
+    if (Number.isNaN(frac[q.start])) continue;
+    const p = predById.get(votes.ids[g]);
+    const t = truthById.get(votes.ids[g]);
+    if (!p || p.status !== 'ok' || !t) continue;
+    const pred = new Float64Array(A);
+    const oracle = new Float64Array(A);
+    for (let i = q.start; i < q.end; i++) {
+      pred[i] = Number(p[`${schema.answerColumns[i]}_fraction`]);
+      oracle[i] = Number(t[`oracle_${schema.answerColumns[i]}`]);
+    }
+    n++;
+    for (let i = q.start; i < q.end; i++) {
+      errModel += Math.abs(pred[i] - frac[i]) / (q.end - q.start);
+      errOracle += Math.abs(oracle[i] - frac[i]) / (q.end - q.start);
+    }
+    const lead = argmax(frac, q.start, q.end);
+    if (frac[lead] > 0.8) {
+      conf++;
+      if (argmax(pred, q.start, q.end) === lead) hitModel++;
+      if (argmax(oracle, q.start, q.end) === lead) hitOracle++;
+    }
+  }
+  rows.push({
+    question: q.name, galaxies: n, mae: errModel / n, oracle_mae: errOracle / n, mae_ratio: errModel / errOracle,
+    confident: conf, confident_accuracy: hitModel / conf, oracle_confident_accuracy: hitOracle / conf,
+  });
+}
+console.log('question               galaxies     MAE  oracle MAE  ratio  confident  accuracy  oracle acc');
+for (const r of rows) {
+  console.log(
+    `${r.question.padEnd(22)} ${String(r.galaxies).padStart(8)}  ${r.mae.toFixed(4)}      ${r.oracle_mae.toFixed(4)}  ${r.mae_ratio.toFixed(2).padStart(5)}  ${String(r.confident).padStart(9)}  ${(100 * r.confident_accuracy).toFixed(1).padStart(7)}%  ${(100 * r.oracle_confident_accuracy).toFixed(1).padStart(9)}%`,
+  );
+}
+const mean = (f: (r: Row) => number) => rows.reduce((s, r) => s + f(r), 0) / rows.length;
+const report = {
+  generated: new Date().toISOString(),
+  model: values.model, catalog: values.catalog, passes: Number(values.passes),
+  galaxies: run.rows, predict_seconds: seconds,
+  mean_mae: mean((r) => r.mae), mean_oracle_mae: mean((r) => r.oracle_mae), mean_mae_ratio: mean((r) => r.mae_ratio),
+  questions: rows,
+};
+console.log(`mean MAE ${report.mean_mae.toFixed(4)} vs oracle ${report.mean_oracle_mae.toFixed(4)} (ratio ${report.mean_mae_ratio.toFixed(2)})`);
+await mkdir('reports', { recursive: true });
+await writeFile(values.out!, JSON.stringify(report, null, 2) + '\n');
