@@ -82,28 +82,12 @@ export function avgPool(backend: BackendWasm, x: Info, filterSize: [number, numb
   return call(backend, tf.AvgPool, { x }, { filterSize, strides, pad: 'valid', dimRoundingMode: null as unknown as string });
 }
 
-export function pad(backend: BackendWasm, x: Info, paddings: Array<[number, number]>): Info {
-  return call(backend, tf.PadV2, { x }, { paddings, constantValue: 0 });
-}
-
 export function slice(backend: BackendWasm, x: Info, begin: number[], size: number[]): Info {
   return call(backend, tf.Slice, { x }, { begin, size });
 }
 
 export function concat(backend: BackendWasm, xs: Info[], axis: number): Info {
   return call(backend, tf.Concat, xs as unknown as tf.NamedTensorInfoMap, { axis });
-}
-
-/**
- * NHWC DepthToSpace ([B, H, W, s·s·C] → [B, H·s, W·s, C]) as one 5-D transpose with
- * contiguous s·C runs: tfjs-wasm's DepthToSpace kernel is ~100× slower (per-element indexing).
- */
-export function depthToSpace(backend: BackendWasm, x: Info, blockSize: number): Info {
-  const [b, h, w, d] = x.shape;
-  const s = blockSize;
-  const c = d / (s * s);
-  const t = transpose(backend, view(x, [b, h, w, s, s * c]), [0, 1, 3, 2, 4]);
-  return view(t, [b, h * s, w * s, c]);
 }
 
 /** A new float32 tensor of `shape` filled with zeros. */
