@@ -111,6 +111,10 @@ const report: Report = {
   repeats,
   label_counts: checkpoints,
   protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5); precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
+  commands: [
+    ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32'] : []),
+    `npx tsx bench/anomaly/run.ts ${process.argv.slice(2).join(' ')}`,
+  ],
   machine: { cpus: cpus().length, node: process.version },
   researchers: {},
 };
