@@ -60,6 +60,7 @@ async function searchChild(kind: Kind, n: number, dim: number, dir: string, efs:
   first.close();
   const found: string[][][] = [];
   const timing: { ef: number; p50: number; p95: number }[] = [];
+  let rssOneOpen = 0;
   for (const ef of efs) {
     const index = await openIndex(dir, { expansionSearch: ef });
     for (let i = 0; i < 50; i++) await index.search({ positives: [q(nq - 1 - (i % nq))], k: 10 });
@@ -76,6 +77,8 @@ async function searchChild(kind: Kind, n: number, dim: number, dir: string, efs:
     timing.push({ ef, p50: pct(lat, 0.5), p95: pct(lat, 0.95) });
     found.push(ids);
     index.close();
+    // After the first ef: one open index and its queries, as a serving process would hold.
+    rssOneOpen ||= mb(process.memoryUsage().rss);
   }
   const rss = mb(process.memoryUsage().rss);
   const index = await openIndex(dir);
@@ -94,7 +97,7 @@ async function searchChild(kind: Kind, n: number, dim: number, dir: string, efs:
     p95_ms: t.p95,
     recall_at_10: found[e].reduce((s, ids, i) => s + ids.filter((id) => truth[i].has(id)).length, 0) / (10 * nr),
   }));
-  process.stdout.write(JSON.stringify({ openMs, rss, exactP50: pct(exactMs, 0.5), settings }) + '\n');
+  process.stdout.write(JSON.stringify({ openMs, rss, rssOneOpen, exactP50: pct(exactMs, 0.5), settings }) + '\n');
 }
 
 function child(args: string[]): Record<string, unknown> {
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
     const b = child(['--child-build', kind, String(count), String(dim), dir, String(threads)]) as { seconds: number; peakRssMb: number };
     process.stderr.write(`${kind}: built in ${b.seconds.toFixed(0)} s (peak RSS ${b.peakRssMb.toFixed(0)} MB); searching …\n`);
     const s = child(['--child-search', kind, String(count), String(dim), dir, efs, String(nq), String(nr)]) as {
-      openMs: number; rss: number; exactP50: number; settings: SpeedSetting[];
+      openMs: number; rss: number; rssOneOpen: number; exactP50: number; settings: SpeedSetting[];
     };
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { ann: { version: string } };
     runs.push({
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
       vectors_file_mb: mb(statSync(join(dir, 'vectors.f32')).size),
       open_ms: s.openMs,
       rss_mb_open_and_search: s.rss,
+      rss_mb_one_open: s.rssOneOpen,
       exact_query_ms_p50: s.exactP50,
       queries: nq,
       recall_queries: nr,

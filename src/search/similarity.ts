@@ -131,13 +131,14 @@ export class SimilarityIndex {
   private readonly filters = new Map<string, Int32Array>();
   /** How the last {@link search} was answered. */
   lastSearch: SearchInfo | null = null;
+  private closed = false;
 
   private constructor(
     readonly dir: string,
     readonly manifest: IndexManifest,
     private readonly idList: readonly string[],
     private readonly vectors: VectorStore,
-    private readonly ann: UsearchIndex | null,
+    private ann: UsearchIndex | null,
     private readonly options: OpenIndexOptions,
   ) {}
 
@@ -358,6 +359,7 @@ export class SimilarityIndex {
    *   missing model for image queries
    */
   async search(query: SimilarityQuery): Promise<Neighbour[]> {
+    if (this.closed) throw new OptionError(`the index ${this.dir} was closed; open it again`);
     const k = query.k ?? 20;
     if (!Number.isSafeInteger(k) || k < 1) throw new OptionError(`k must be a positive integer, got ${k}`);
     const beta = query.negativeWeight ?? 0.5;
@@ -429,11 +431,13 @@ export class SimilarityIndex {
     });
   }
 
-  /** Release the model (if image queries loaded one) and open files. */
+  /** Release the model (if image queries loaded one), open files and the graph (unmapped when collected). */
   close(): void {
     this.embedder?.dispose();
     this.embedder = null;
     this.vectors.close();
+    this.ann = null;
+    this.closed = true;
   }
 }
 
