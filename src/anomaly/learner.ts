@@ -94,7 +94,14 @@ export class ActiveLearner {
 
   constructor(readonly features: FeatureMatrix, readonly anomaly: Float64Array, options: ActiveLearnerOptions = {}) {
     if (anomaly.length !== features.rows) throw new OptionError(`anomaly scores: ${anomaly.length} for ${features.rows} galaxies`);
-    this.options = { batchSize: 10, coldStart: 'random', tradeoff: 0.5, interestingScore: 4, seed: 0, ...options };
+    // Only the learner's own settings (callers may pass a wider options object).
+    this.options = {
+      batchSize: options.batchSize ?? 10,
+      coldStart: options.coldStart ?? 'random',
+      tradeoff: options.tradeoff ?? 0.5,
+      interestingScore: options.interestingScore ?? 4,
+      seed: options.seed ?? 0,
+    };
     const b = this.options.batchSize;
     if (!Number.isSafeInteger(b) || b < 1) throw new OptionError(`batch size must be a positive integer, got ${b}`);
     if (!COLD_STARTS.includes(this.options.coldStart)) throw new OptionError(`unknown cold start "${this.options.coldStart}"; valid: ${COLD_STARTS.join(', ')}`);
