@@ -26,3 +26,9 @@ export {
   type SurveyName, type SurveyProfile, type GalaxyTruth, type SimulatedGalaxy,
 } from './sim/index.js';
 export { simulateSurvey, type SimulateOptions, type SimulateResult } from './sim/runner.js';
+export {
+  buildIndex, openIndex, SimilarityIndex, parseWhere, exactSearch,
+  type BuildIndexOptions, type VectorSource, type ColumnChoice, type OpenIndexOptions, type SimilarityQuery,
+  type QueryItem, type Neighbour, type SearchInfo, type IndexManifest, type AnnSettings,
+  type SimilarityMetric, type RowHit, type ExactSearchOptions, type WhereFilter,
+} from './search/index.js';

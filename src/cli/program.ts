@@ -4,9 +4,10 @@ import * as schema from './commands/schema.js';
 import * as simulate from './commands/simulate.js';
 import * as train from './commands/train.js';
 import * as predict from './commands/predict.js';
+import * as search from './commands/search.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
