@@ -32,3 +32,9 @@ export {
   type QueryItem, type Neighbour, type SearchInfo, type IndexManifest, type AnnSettings,
   type SimilarityMetric, type RowHit, type ExactSearchOptions, type WhereFilter,
 } from './search/index.js';
+export {
+  AnomalySession, rankAnomalies, unsupervisedScores, runLabelLoop, writeRanking, readLabels, writeLabels,
+  ActiveLearner, GaussianProcess,
+  type SessionOptions, type SessionQuery, type RankOptions, type RankResult, type UnsupervisedOptions,
+  type LabelLoopOptions, type LabelLoopResult, type LabelRecord, type Ranking, type ActiveLearnerOptions,
+} from './anomaly/index.js';

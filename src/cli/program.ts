@@ -5,9 +5,10 @@ import * as simulate from './commands/simulate.js';
 import * as train from './commands/train.js';
 import * as predict from './commands/predict.js';
 import * as search from './commands/search.js';
+import * as anomalies from './commands/anomalies.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search, anomalies];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
