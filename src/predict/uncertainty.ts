@@ -19,6 +19,7 @@
 import { tf } from '../engine/index.js';
 import type { GalaxyModel } from '../models/index.js';
 import type { Schema } from '../schema/index.js';
+import { hashString, rng } from '../util/random.js';
 
 /**
  * Summarise MC-dropout concentrations for `n` galaxies.
@@ -60,28 +61,6 @@ export function summariseConcentrations(schema: Schema, alpha: Float32Array, pas
   return out;
 }
 
-/** 32-bit FNV-1a of a string: the per-galaxy key of its dropout masks. */
-export function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** Mulberry32: a tiny, fast, well-mixed 32-bit generator → floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Inverted-dropout masks `[passes, n, dim]`: entry kept (scaled by 1/(1 − rate)) or zeroed.
  * Galaxy i's masks depend only on (seed, ids[i], pass) — never on its batch, shard or
@@ -93,9 +72,9 @@ export function dropoutMasks(ids: readonly string[], passes: number, dim: number
   const out = new Float32Array(passes * n * dim);
   const keep = 1 / (1 - rate);
   for (let i = 0; i < n; i++) {
-    const key = hashId(ids[i]);
+    const key = hashString(ids[i]);
     for (let p = 0; p < passes; p++) {
-      const rand = mulberry32(Math.imul(key ^ Math.imul(seed + 1, 0x9e3779b9), 0x85ebca6b) ^ Math.imul(p + 1, 0xc2b2ae35));
+      const rand = rng(Math.imul(key ^ Math.imul(seed + 1, 0x9e3779b9), 0x85ebca6b) ^ Math.imul(p + 1, 0xc2b2ae35));
       const o = (p * n + i) * dim;
       for (let d = 0; d < dim; d++) out[o + d] = rand() >= rate ? keep : 0;
     }

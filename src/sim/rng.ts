@@ -7,6 +7,7 @@
  * 64-bit hash of the stream key through splitmix32. Samplers: uniform, Gaussian (polar
  * Box–Muller), Poisson (inversion / PTRS), gamma (Marsaglia–Tsang), beta, categorical.
  */
+import { hashString } from '../util/random.js';
 
 const TWO32 = 4294967296;
 
@@ -17,16 +18,6 @@ function fmix32(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** FNV-1a hash of a string, 32 bits. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
   return h >>> 0;
 }
 

@@ -3,15 +3,9 @@
  * epoch, index), never of a stream's history, so a run resumed from any step draws exactly
  * what the uninterrupted run would have drawn, and no generator state needs saving.
  */
+import { hashString, rng } from '../util/random.js';
 
-/** 32-bit FNV-1a hash of a string, continuing from `h`. */
-export function hashString(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { hashString, rng };
 
 /** Avalanche-mix a list of integers into one 32-bit value (murmur3 finaliser per step). */
 export function mix(...parts: number[]): number {
@@ -23,18 +17,6 @@ export function mix(...parts: number[]): number {
     h ^= h >>> 16;
   }
   return h >>> 0;
-}
-
-/** A small fast PRNG (mulberry32) returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Purposes, so different uses of one seed never share draws. */
