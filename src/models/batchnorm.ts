@@ -57,7 +57,9 @@ export class BatchNorm extends tfl.layers.Layer {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     const gamma = this.gamma.read();
     const beta = this.beta.read();
-    if (!kwargs['training']) {
+    // A frozen layer (trainable = false) always normalises with its moving statistics, as
+    // in Keras: fine-tuning the layers above it must not shift the statistics it learnt.
+    if (!kwargs['training'] || !this.trainable) {
       return tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon);
     }
     return this.trainingForward(x, gamma, beta);

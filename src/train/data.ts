@@ -73,7 +73,7 @@ export async function openTrainingSet(options: TrainingSetOptions): Promise<Trai
 }
 
 /** Map id → image path for every image file directly in `dir`. */
-async function indexImageFolder(dir: string): Promise<Map<string, string>> {
+export async function indexImageFolder(dir: string): Promise<Map<string, string>> {
   let names: string[];
   try {
     names = await readdir(dir);

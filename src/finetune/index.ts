@@ -1,0 +1,16 @@
+/** Fine-tuning a pretrained model on a new question from few labels (Zoobot's recipe), and the linear probe. */
+export { finetune, encoderBlocks, rocAuc, type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction } from './finetune.js';
+export {
+  FinetunedModel,
+  loadFinetuned,
+  saveFinetuned,
+  attachHead,
+  TASKS as FINETUNE_TASKS,
+  MODES as FINETUNE_MODES,
+  type FinetuneConfig,
+  type FinetuneTask,
+  type FinetuneMode,
+  type FinetunePrediction,
+} from './model.js';
+export { readLabels, splitLabels, MIN_LABELS, MIN_PER_CLASS, type Labels, type LabelOptions } from './labels.js';
+export { fitLinear, applyLinear, type LinearFit, type ProbeKind } from './probe.js';
