@@ -280,7 +280,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         bias[u + col0] = b;
       }
       const dense = net.getLayer(HEAD_DENSE);
-      dense.setWeights([tf.tensor2d(kernel, [dim, units]), tf.tensor1d(bias)]);
+      const values = [tf.tensor2d(kernel, [dim, units]), tf.tensor1d(bias)];
+      dense.setWeights(values);
+      tf.dispose(values);
       const trainScore = await evaluate(split.train);
       const val = await evaluate(split.val);
       history = [{ epoch: 1, trainLoss: trainScore.loss, ...epochMetrics(val), seconds: (performance.now() - t0) / 1000, best: true }];
@@ -313,6 +315,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       trainIds: split.train.map((i) => labels.ids[i]), valIds: split.val.map((i) => labels.ids[i]), predictions,
     };
   } finally {
+    net.getLayer(HEAD_DENSE).dispose();
     base.dispose();
   }
 }
