@@ -38,3 +38,8 @@ export {
   type SessionOptions, type SessionQuery, type RankOptions, type RankResult, type UnsupervisedOptions,
   type LabelLoopOptions, type LabelLoopResult, type LabelRecord, type Ranking, type ActiveLearnerOptions,
 } from './anomaly/index.js';
+export {
+  finetune, loadFinetuned, FinetunedModel, readLabels as readFinetuneLabels, fitLinear, rocAuc, FINETUNE_TASKS, FINETUNE_MODES,
+  type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
+  type FinetuneTask, type FinetuneMode, type FinetunePrediction,
+} from './finetune/index.js';

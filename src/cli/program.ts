@@ -6,9 +6,10 @@ import * as train from './commands/train.js';
 import * as predict from './commands/predict.js';
 import * as search from './commands/search.js';
 import * as anomalies from './commands/anomalies.js';
+import * as finetune from './commands/finetune.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search, anomalies];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search, anomalies, finetune];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
