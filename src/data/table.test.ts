@@ -145,3 +145,16 @@ describe('table formats', () => {
     assert.equal(await readFile(p, 'utf8'), 'a,b\n1,nan\n,x\n');
   });
 });
+
+describe('column selection', () => {
+  for (const ext of ['csv', 'parquet']) {
+    it(`reads only the requested columns, in the requested order (${ext})`, async () => {
+      const p = join(dir, `select.${ext}`);
+      await writeTable(p, sample);
+      const t = await readTable(p, { columns: ['text', 'id'], rawColumns: ['id'] });
+      assert.deepEqual(t.columns, ['text', 'id']);
+      assert.deepEqual(t.rows[0], { text: 'a, "quoted"\nline', id: '007' });
+      await assert.rejects(readTable(p, { columns: ['id', 'nope'] }), (e: unknown) => e instanceof CatalogError && /no column "nope"/.test((e as Error).message));
+    });
+  }
+});

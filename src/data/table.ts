@@ -30,6 +30,12 @@ export interface ReadTableOptions {
    * @default []
    */
   rawColumns?: string[];
+  /**
+   * Read only these columns, in this order (Parquet decodes nothing else). A column the file
+   * lacks is a CatalogError naming it.
+   * @default every column
+   */
+  columns?: string[];
 }
 
 /** A table opened for streaming: the header first, then rows on demand. */
@@ -183,7 +189,7 @@ function toCell(v: unknown): Cell {
   }
 }
 
-async function openParquet(path: string): Promise<TableStream> {
+async function openParquet(path: string, only?: readonly string[]): Promise<TableStream> {
   let file;
   let metadata;
   try {
@@ -196,7 +202,7 @@ async function openParquet(path: string): Promise<TableStream> {
     if (err.code === 'ENOENT') throw new CatalogError(`${path}: file not found`);
     throw new CatalogError(`${path}: not a readable Parquet file: ${err.message}`);
   }
-  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
+  const columns = selectColumns(path, parquetSchema(metadata).children.map((c) => c.element.name), only);
   const groups = metadata.row_groups.map((g) => Number(g.num_rows));
   const md = metadata;
   const buf = file;
@@ -206,7 +212,7 @@ async function openParquet(path: string): Promise<TableStream> {
     for (const n of groups) {
       let part;
       try {
-        part = await parquetReadObjects({ file: buf, metadata: md, rowStart: start, rowEnd: start + n });
+        part = await parquetReadObjects({ file: buf, metadata: md, columns: only ? columns : undefined, rowStart: start, rowEnd: start + n });
       } catch (e) {
         throw new CatalogError(`${path}: corrupt Parquet data in rows ${start + 1}–${start + n}: ${(e as Error).message}`);
       }
@@ -232,14 +238,34 @@ async function openParquet(path: string): Promise<TableStream> {
  */
 export async function openTable(path: string, opts: ReadTableOptions = {}): Promise<TableStream> {
   const format = formatOf(path);
-  if (format === 'parquet') return openParquet(path);
+  if (format === 'parquet') return openParquet(path, opts.columns);
   try {
     if ((await stat(path)).size === 0) throw new CatalogError(`${path}: empty file (a header row is required)`);
   } catch (e) {
     if (e instanceof CatalogError) throw e;
     throw new CatalogError(`${path}: file not found`);
   }
-  return openCsv(path, new Set(opts.rawColumns ?? []));
+  const csv = await openCsv(path, new Set(opts.rawColumns ?? []));
+  if (!opts.columns) return csv;
+  const columns = selectColumns(path, csv.columns, opts.columns);
+  async function* project(): AsyncGenerator<Record<string, Cell>> {
+    for await (const r of csv.rows) {
+      const row: Record<string, Cell> = {};
+      for (const c of columns) row[c] = r[c];
+      yield row;
+    }
+  }
+  return { columns, rows: project() };
+}
+
+/** The requested subset of a file's columns (all when none requested); unknown names are an error. */
+function selectColumns(path: string, available: string[], only?: readonly string[]): string[] {
+  if (!only) return available;
+  const missing = only.filter((c) => !available.includes(c));
+  if (missing.length > 0) {
+    throw new CatalogError(`${path}: no column ${missing.map((c) => `"${c}"`).join(', ')}; columns are: ${available.slice(0, 40).join(', ')}${available.length > 40 ? ', …' : ''}`);
+  }
+  return [...only];
 }
 
 /**

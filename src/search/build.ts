@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { CatalogError, OptionError } from '../errors.js';
 import { readParquetBlocks, type ColumnSpec } from '../predict/columns.js';
-import { tableColumns, tableRows } from './catalog.js';
+import { tableColumns } from './catalog.js';
+import { iterateTable } from '../data/index.js';
 import type { SimilarityMetric } from './exact.js';
 import { ANN_FILE, IDS_JSON, MANIFEST_JSON, VECTORS_F32, type AnnSettings, type IndexManifest } from './manifest.js';
 
@@ -194,7 +195,7 @@ async function readEmbeddings(paths: string[], choice: ColumnChoice | undefined)
         for (let i = 0; i < block.rows; i++) take(idCol[i] ?? '', status?.[i], (j) => values[j][i], ++line);
       }
     } else {
-      for await (const r of tableRows(path, ['id', ...(hasStatus ? ['status'] : []), ...cols], ['id'])) {
+      for await (const r of iterateTable(path, { columns: ['id', ...(hasStatus ? ['status'] : []), ...cols], rawColumns: ['id'] })) {
         take(r.id === null ? '' : String(r.id), r.status, (j) => (typeof r[cols[j]] === 'number' ? (r[cols[j]] as number) : NaN), ++line);
       }
     }

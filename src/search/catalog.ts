@@ -3,78 +3,15 @@
  * columns a query needs (its `where` filter, requested output columns, image paths), each
  * read once per index and kept.
  */
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { openTable, type Cell } from '../data/index.js';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { iterateTable, openTable, type Cell } from '../data/index.js';
 import { CatalogError } from '../errors.js';
-
-/** Parquet values → Cell, as the data layer types them (bigint → number, dates → ISO text). */
-function cellOf(v: unknown): Cell {
-  if (v === null || v === undefined) return null;
-  switch (typeof v) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-      return v;
-    case 'bigint':
-      return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-    default:
-      return v instanceof Date ? v.toISOString() : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-  }
-}
-
-async function parquetFile(path: string) {
-  try {
-    const file = await asyncBufferFromFile(path);
-    return { file, metadata: await parquetMetadataAsync(file) };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CatalogError(code === 'ENOENT' ? `${path}: file not found` : `${path}: not a readable Parquet file: ${(e as Error).message}`);
-  }
-}
 
 /** Column names of a `.csv` or `.parquet` table (header only). */
 export async function tableColumns(path: string): Promise<string[]> {
-  if (extname(path).toLowerCase() === '.parquet') {
-    const { metadata } = await parquetFile(path);
-    return parquetSchema(metadata).children.map((c) => c.element.name);
-  }
   const t = await openTable(path);
   await t.rows.return(undefined);
   return t.columns;
-}
-
-/**
- * Stream the given columns of a table, row by row (Parquet: only those columns are decoded,
- * one row group at a time; CSV: parsed in full, `rawColumns` kept as text).
- */
-export async function* tableRows(path: string, columns: readonly string[], rawColumns: readonly string[] = []): AsyncGenerator<Record<string, Cell>> {
-  if (extname(path).toLowerCase() !== '.parquet') {
-    const { rows } = await openTable(path, { rawColumns: [...rawColumns] });
-    for await (const r of rows) {
-      const out: Record<string, Cell> = {};
-      for (const c of columns) out[c] = r[c] ?? null;
-      yield out;
-    }
-    return;
-  }
-  const { file, metadata } = await parquetFile(path);
-  let start = 0;
-  for (const g of metadata.row_groups) {
-    const n = Number(g.num_rows);
-    let part: Record<string, unknown>[];
-    try {
-      part = await parquetReadObjects({ file, metadata, columns: [...columns], rowStart: start, rowEnd: start + n });
-    } catch (e) {
-      throw new CatalogError(`${path}: corrupt Parquet data in rows ${start + 1}–${start + n}: ${(e as Error).message}`);
-    }
-    start += n;
-    for (const r of part) {
-      const out: Record<string, Cell> = {};
-      for (const c of columns) out[c] = cellOf(r[c]);
-      yield out;
-    }
-  }
 }
 
 /** Catalogue columns aligned with index rows (null where the catalogue has no row for a galaxy). */
@@ -128,7 +65,7 @@ export class CatalogColumns {
     const fileOf = first ? new Uint16Array(this.size) : null;
     let matched = 0;
     for (const [f, path] of this.paths.entries()) {
-      for await (const r of tableRows(path, [this.idColumn, ...todo], [this.idColumn])) {
+      for await (const r of iterateTable(path, { columns: [this.idColumn, ...todo], rawColumns: [this.idColumn] })) {
         const id = r[this.idColumn];
         if (id === null) continue;
         const row = this.rowOf(String(id));
