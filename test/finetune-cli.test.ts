@@ -3,12 +3,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { register } from '../src/cli/commands/finetune.js';
-import { buildProgram } from '../src/cli/program.js';
-import { GalmorphError, CatalogError, OptionError } from '../src/errors.js';
+import { CatalogError, OptionError } from '../src/errors.js';
 import { finetune } from '../src/finetune/index.js';
 import { makeBase, makeLabelled, tmp, writeLabels } from './finetune-fixtures.js';
+import { cli } from './run-cli.js';
 
 let base = '';
 let data: Awaited<ReturnType<typeof makeLabelled>>;
@@ -20,24 +18,6 @@ before(async () => {
   rows = readFileSync(data.labels, 'utf8').trim().split('\n').slice(1);
 });
 
-/** Run the program (plus this command, until program.ts registers it) as runCli does. */
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const program = buildProgram().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  if (!program.commands.some((c) => c.name() === 'finetune')) register(program as Command);
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 'galmorph', ...args]);
-    return { code: 0, stderr };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode, stderr: stderr + e.message };
-    if (e instanceof GalmorphError) return { code: 2, stderr: stderr + `galmorph: error: ${e.message}\n` };
-    throw e;
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('galmorph finetune prints per-epoch validation metrics and the final accuracy and ROC-AUC', async () => {
   const out = join(tmp(), 'model');

@@ -3,11 +3,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { register } from '../src/cli/commands/predict.js';
-import { GalmorphError } from '../src/errors.js';
 import { readTable, writeTable } from '../src/data/index.js';
 import { makeCatalog, makeModelDir, tmp } from './predict-fixtures.js';
+import { cli } from './run-cli.js';
 
 let model = '';
 let catalog = '';
@@ -17,24 +15,6 @@ before(async () => {
   ({ catalog } = await makeCatalog(12));
 });
 
-/** Run the commands in-process as runCli does: returns exit code and what went to stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const program = new Command('galmorph').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  register(program);
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 'galmorph', ...args]);
-    return { code: 0, stderr };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode, stderr: stderr + e.message };
-    if (e instanceof GalmorphError) return { code: 2, stderr: stderr + `galmorph: error: ${e.message}\n` };
-    throw e;
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('predict --format csv with sharding, embed --pca, pca fit, embed --pca-model', async () => {
   const root = tmp();

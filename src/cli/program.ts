@@ -16,14 +16,17 @@ export function buildProgram(): Command {
   const program = new Command('galmorph')
     .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Before the commands are added, so they inherit it: parse errors throw to runCli
+    // instead of calling process.exit, which keeps in-process callers (tests, the web UI) alive.
+    .exitOverride();
   for (const c of COMMANDS) c.register(program);
   return program;
 }
 
 /** Run the CLI; returns the exit code. User mistakes print one line, never a stack trace. */
 export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return 0;
