@@ -10,6 +10,7 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { EngineError } from './errors.js';
 import { maxPoolGradConfig } from './pool_backprop.js';
 import { identityConfig, reductionConfigs } from './reductions.js';
@@ -55,6 +56,8 @@ function wasmKernels(): tf.KernelConfig[] {
   return [
     conv2dBackpropFilterConfig, // missing
     conv2dBackpropInputConfig, // built-in is scalar code, 2–4 GFLOP/s
+    depthwiseBackpropFilterConfig, // missing (MobileNet-style blocks)
+    depthwiseBackpropInputConfig, // missing
     maxPoolGradConfig, // built-in drops the gradient of all-negative windows
     // Per-channel sums by average pooling (built-in transposes first: ~14× slower); others fall back.
     ...reductionConfigs({ sum: builtin(tf.Sum), mean: builtin(tf.Mean) }),
