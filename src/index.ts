@@ -14,7 +14,7 @@ export { renderMosaic, catalogMosaic, type MosaicGroup, type MosaicOptions, type
 export * from './predict/index.js';
 export { initEngine, engineInfo, type EngineInfo, type EngineOptions, type BackendChoice } from './engine/index.js';
 export {
-  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages, ModelLoadError,
+  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages, decodeSize, ModelLoadError,
   type ModelConfig, type CreateModelOptions, type ArchitectureSpec,
 } from './models/index.js';
 export {

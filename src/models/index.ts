@@ -6,6 +6,7 @@ export { createModel, buildNetwork, GalaxyModel, REPRESENTATION_LAYER, type Mode
 export { saveModel, loadModel, readModelConfig, serializeNetwork, deserializeNetwork, ModelLoadError, MODEL_JSON, WEIGHTS_BIN, CONFIG_JSON } from './io.js';
 export {
   prepareImages,
+  decodeSize,
   resampleInto,
   centreCropMap,
   identityNormalisation,

@@ -33,6 +33,17 @@ export interface InputSpec {
 }
 
 /**
+ * Side (px) at which images are decoded — with the decoder's antialiased resize — before any
+ * crop: training caches images at this size and augments from there, so evaluation must
+ * decode at the same size too. Decoding at full resolution and only bilinearly resampling to
+ * the input size instead keeps the pixel noise the network never saw in training (measured:
+ * smooth-or-featured vote MAE 0.205 vs 0.113 on the same galaxies).
+ */
+export function decodeSize(spec: Pick<InputSpec, 'inputSize'>): number {
+  return Math.round(spec.inputSize / 0.85);
+}
+
+/**
  * Inverse affine map from output pixel centres to source coordinates, both measured in
  * units of the image side with the origin at the centre: src = A·dst + t.
  */
@@ -116,6 +127,8 @@ export function centreCropMap(crop: number): AffineMap {
 /**
  * Prepare images for evaluation (prediction, embedding, validation): central crop of
  * `spec.evalCrop`, bilinear resize to `spec.inputSize`, band conversion, normalisation.
+ * Images should be decoded at `decodeSize(spec)` (e.g. `readImage(path, { size })`), as in
+ * training.
  * @returns `[n, inputSize, inputSize, bands]` row-major
  */
 export function prepareImages(images: readonly ImageLike[], spec: InputSpec): Float32Array {

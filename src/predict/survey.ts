@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { initEngine, tf } from '../engine/index.js';
-import { loadModel, prepareImages, type GalaxyModel, type ImageLike } from '../models/index.js';
+import { loadModel, prepareImages, decodeSize, type GalaxyModel, type ImageLike } from '../models/index.js';
 import { readImage, writeFileAtomic } from '../data/index.js';
 import { OptionError } from '../errors.js';
 import { openSurveyInput, type InputOptions, type SurveyInput, type SurveyItem } from './inputs.js';
@@ -302,7 +302,7 @@ export class SurveyRun {
   private async loadBatch(items: SurveyItem[]): Promise<{ status: string[]; okIndex: number[]; prepared: Float32Array }> {
     const bands = this.model.config.bands;
     const settled = await Promise.allSettled(
-      items.map((it) => (it.path === null ? Promise.reject(new Error('no image path in the catalogue')) : readImage(it.path, { channels: bands }))),
+      items.map((it) => (it.path === null ? Promise.reject(new Error('no image path in the catalogue')) : readImage(it.path, { size: decodeSize(this.model.config), channels: bands }))),
     );
     const status: string[] = [];
     const okIndex: number[] = [];

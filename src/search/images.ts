@@ -6,7 +6,7 @@
 import { readImage } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { OptionError } from '../errors.js';
-import { loadModel, prepareImages, type GalaxyModel } from '../models/index.js';
+import { loadModel, prepareImages, decodeSize, type GalaxyModel } from '../models/index.js';
 import { applyPca, loadPca, type PcaModel } from '../predict/pca.js';
 import type { IndexManifest } from './manifest.js';
 
@@ -60,7 +60,7 @@ export class ImageEmbedder {
   /** Vectors `[paths.length, index dim]` row-major. @throws ImageDecodeError for an unreadable image */
   async embed(paths: readonly string[]): Promise<Float32Array> {
     const { config } = this.model;
-    const images = await Promise.all(paths.map((p) => readImage(p, { channels: config.bands })));
+    const images = await Promise.all(paths.map((p) => readImage(p, { size: decodeSize(config), channels: config.bands })));
     const rep = await this.model.embed(prepareImages(images, config));
     const n = paths.length;
     const full = this.pca ? applyPca(this.pca, rep, n) : rep;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { initEngine, type BackendChoice } from '../engine/index.js';
 import { createModel } from '../models/model.js';
 import { saveModel } from '../models/io.js';
-import { centreCropMap, resampleInto, type InputSpec } from '../models/preprocess.js';
+import { centreCropMap, decodeSize, resampleInto, type InputSpec } from '../models/preprocess.js';
 import { getSchema, schemaToSpec, type Schema } from '../schema/index.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { GalmorphError, OptionError } from '../errors.js';
@@ -278,7 +278,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const spec: InputSpec = model.config;
-  const cache = new ImageCache(data, Math.round(r.size / 0.85), r.bands, r.cacheBytes);
+  const cache = new ImageCache(data, decodeSize({ inputSize: r.size }), r.bands, r.cacheBytes);
   const per = r.size * r.size * r.bands;
   const replicas: Replica[] = await startReplicas(model.config, r.workers, r.backend);
   const progress = createProgress(options.progress);
