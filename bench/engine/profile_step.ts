@@ -1,20 +1,20 @@
 /**
  * Where a training step's time goes, by kernel: runs galmorph's train step (forward in
- * training mode + backward) under tf.profile on the wasm engine and prints time per kernel
- * name, sorted. Use it before optimising anything.
+ * training mode + backward) under tf.profile on the wasm engine (with oneDNN convolutions when
+ * `--backend native`) and prints time per kernel name, sorted. Use it before optimising anything.
  *
- *   npx tsx bench/engine/profile_step.ts [--arch resnet-small] [--size 64] [--batch 32]
+ *   npx tsx bench/engine/profile_step.ts [--arch resnet-small] [--size 64] [--batch 32] [--backend wasm|native]
  */
 import { parseArgs } from 'node:util';
-import { initEngine, tf } from '../../src/engine/index.js';
+import { initEngine, tf, type BackendChoice } from '../../src/engine/index.js';
 import { createModel } from '../../src/models/index.js';
 import { getSchema } from '../../src/schema/index.js';
 import { ReplicaCore, readWeights } from '../../src/train/replica.js';
 
 const { values: opts } = parseArgs({
-  options: { arch: { type: 'string', default: 'resnet-small' }, size: { type: 'string', default: '64' }, batch: { type: 'string', default: '32' } },
+  options: { arch: { type: 'string', default: 'resnet-small' }, size: { type: 'string', default: '64' }, batch: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } },
 });
-await initEngine({ backend: 'wasm' });
+await initEngine({ backend: opts.backend as BackendChoice });
 const schema = getSchema('decals-dr5');
 const probe = createModel({ schema, architecture: opts.arch, size: Number(opts.size) });
 const config = probe.config;

@@ -15,13 +15,15 @@ import {
   tfl,
   unflattenGrads,
 } from './index.js';
+import { loadAddon } from './native.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('initEngine', () => {
-  it('defaults to wasm (no tfjs-node here) with the project kernels registered', async () => {
+  it('defaults to wasm (no tfjs-node here) with the project kernels registered, native convs when built', async () => {
     const info = await initEngine();
     assert.equal(info.backend, 'wasm');
+    assert.equal(info.native !== null, !('error' in loadAddon()));
     assert.equal(info.simd, true);
     assert.ok(info.threads >= 1);
     for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']) {
@@ -36,7 +38,7 @@ describe('initEngine', () => {
     const b = await initEngine({ backend: 'wasm' });
     assert.deepEqual(a, b);
     const cpu = await initEngine({ backend: 'cpu' });
-    assert.deepEqual(cpu, { backend: 'cpu', kernels: [], simd: false, threads: 1 });
+    assert.deepEqual(cpu, { backend: 'cpu', kernels: [], simd: false, threads: 1, native: null });
     assert.equal(tf.getBackend(), 'cpu');
     assert.equal((await initEngine({ backend: 'wasm' })).backend, 'wasm');
   });
@@ -47,7 +49,7 @@ describe('initEngine', () => {
       process.env.GALMORPH_BACKEND = 'cpu';
       assert.equal((await initEngine()).backend, 'cpu');
       process.env.GALMORPH_BACKEND = 'gpu';
-      await assert.rejects(initEngine(), (e: unknown) => e instanceof EngineError && /GALMORPH_BACKEND.*valid: auto, wasm, cpu/.test(e.message));
+      await assert.rejects(initEngine(), (e: unknown) => e instanceof EngineError && /GALMORPH_BACKEND.*valid: auto, native, wasm, cpu/.test(e.message));
       await assert.rejects(initEngine({ threads: 0 }), EngineError);
     } finally {
       if (saved === undefined) delete process.env.GALMORPH_BACKEND;

@@ -1,17 +1,20 @@
 /**
  * The compute seam: every other module takes tensors from here (`tf`, `tfl`) and calls
- * `initEngine()` once before using them, so that a native backend can be added in this one
- * place. By default tensors run on tfjs-backend-wasm (XNNPACK) plus project kernels that make
- * conv nets trainable and fast there (see conv_backprop.ts).
+ * `initEngine()` once before using them, so that the backend is chosen in this one place.
+ * Tensors run on tfjs-backend-wasm (XNNPACK) plus project kernels that make conv nets trainable
+ * and fast there (see conv_backprop.ts); when galmorph's oneDNN addon is built, its native
+ * convolutions replace the wasm ones on the same backend (see native.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { EngineError } from './errors.js';
+import { loadAddon, nativeConvKernels } from './native.js';
 import { maxPoolGradConfig } from './pool_backprop.js';
 import { identityConfig, reductionConfigs } from './reductions.js';
 
@@ -19,21 +22,25 @@ export { tf, tfl };
 export { EngineError } from './errors.js';
 export { flattenGrads, unflattenGrads, averageInto, gradLayout, type GradLayout } from './grads.js';
 
-export type BackendChoice = 'auto' | 'wasm' | 'cpu';
-const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu'];
+export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
+const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
 
 export interface EngineOptions {
   /**
-   * Which tensor backend to run on. 'auto' uses `@tensorflow/tfjs-node` when it can be imported
-   * (never a dependency of galmorph), else wasm. 'cpu' is the pure-JS reference backend
-   * (slow; for tests). The environment variable GALMORPH_BACKEND applies when this is unset.
+   * Which tensor backend to run on. 'native' is wasm with galmorph's oneDNN convolutions
+   * (an error when the addon is not built); 'wasm' is wasm with XNNPACK alone. 'auto' uses
+   * `@tensorflow/tfjs-node` when it can be imported (never a dependency of galmorph), else
+   * 'native' when the addon loads, else 'wasm', and says which once on stderr. 'cpu' is the
+   * pure-JS reference backend (slow; for tests). The environment variable GALMORPH_BACKEND
+   * applies when this is unset.
    * @default 'auto'
    */
   backend?: BackendChoice;
   /**
-   * Threads for the wasm backend's XNNPACK pool. Only the threaded wasm build can use more
-   * than one, and tfjs does not load it in Node, so wasm runs single-threaded here; use
-   * data-parallel workers (see grads.ts) to use more cores.
+   * Threads for oneDNN's convolutions on the native path (per calling thread), and for the
+   * wasm backend's XNNPACK pool — which only the threaded wasm build can use, and tfjs does
+   * not load it in Node, so wasm runs single-threaded here; use data-parallel workers (see
+   * grads.ts) to use more cores.
    * @default 1
    */
   threads?: number;
@@ -46,13 +53,22 @@ export interface EngineInfo {
   kernels: string[];
   /** Whether the wasm backend runs its SIMD build. */
   simd: boolean;
-  /** Threads the backend computes with. */
+  /** Threads the backend computes with (oneDNN's when native). */
   threads: number;
+  /** The native library running the convolutions ('oneDNN 2.6.3'), or null on plain wasm. */
+  native: string | null;
 }
+
+/** tfjs-wasm's own kernels that project kernels replace, captured before the first replacement. */
+const builtins = new Map<string, tf.KernelConfig | undefined>();
+function builtin(name: string): tf.KernelConfig | undefined {
+  if (!builtins.has(name)) builtins.set(name, tf.getKernel(name, 'wasm'));
+  return builtins.get(name);
+}
+for (const name of [tf.Sum, tf.Mean, tf.Conv2D, tf.FusedConv2D]) builtin(name);
 
 /** Project kernels for the wasm backend, replacing missing, slow or wrong built-ins. */
 function wasmKernels(): tf.KernelConfig[] {
-  const builtin = (name: string) => tf.getKernel(name, 'wasm');
   return [
     conv2dBackpropFilterConfig, // missing
     conv2dBackpropInputConfig, // built-in is scalar code, 2–4 GFLOP/s
@@ -64,7 +80,27 @@ function wasmKernels(): tf.KernelConfig[] {
     identityConfig, // built-in copies the buffer
   ];
 }
+/** The wasm kernels with the convolutions (forward and both gradients) done by oneDNN. */
+function nativeKernels(addon: Parameters<typeof nativeConvKernels>[0]): tf.KernelConfig[] {
+  const wasm = wasmKernels();
+  const byName = Object.fromEntries(wasm.map((k) => [k.kernelName, k]));
+  const fallbacks = {
+    [tf.Conv2D]: builtin(tf.Conv2D),
+    [tf.FusedConv2D]: builtin(tf.FusedConv2D),
+    [tf.Conv2DBackpropInput]: byName[tf.Conv2DBackpropInput],
+    [tf.Conv2DBackpropFilter]: byName[tf.Conv2DBackpropFilter],
+  };
+  const native = nativeConvKernels(addon, fallbacks);
+  const replaced = new Set(native.map((k) => k.kernelName));
+  return [...wasm.filter((k) => !replaced.has(k.kernelName)), ...native];
+}
+
 let registered: string[] = [];
+/** Which kernel set is registered on wasm, and the native library's name when native. */
+let registeredSet: 'wasm' | 'native' | undefined;
+let nativeName: string | null = null;
+let nativeThreads = 1;
+let announced = false;
 
 let pending: { key: string; info: Promise<EngineInfo> } | undefined;
 let wasmConfigured = false;
@@ -88,8 +124,7 @@ function wasmDir(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }
 
-function registerWasmKernels(): void {
-  const configs = wasmKernels();
+function registerWasmKernels(configs: tf.KernelConfig[]): void {
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, 'wasm') !== undefined) {
       tf.unregisterKernel(config.kernelName, 'wasm');
@@ -99,7 +134,7 @@ function registerWasmKernels(): void {
   registered = configs.map((k) => k.kernelName);
 }
 
-async function setUpWasm(threads: number): Promise<void> {
+async function setUpWasm(threads: number, native: boolean): Promise<void> {
   if (!wasmConfigured) {
     tfwasm.setWasmPaths(wasmDir());
     tfwasm.setThreadsCount(threads);
@@ -122,11 +157,37 @@ async function setUpWasm(threads: number): Promise<void> {
     throw new EngineError(`the wasm backend failed to initialise (binaries looked up in ${wasmDir()})`);
   }
   // After initialisation, so that the built-ins we fall back to have run their setup.
-  if (registered.length === 0) registerWasmKernels();
+  const want = native ? 'native' : 'wasm';
+  if (want === 'native') {
+    const loaded = loadAddon();
+    if ('error' in loaded) throw new EngineError(`backend 'native' is unavailable: ${loaded.error}`);
+    loaded.addon.setThreads(threads);
+    nativeThreads = threads;
+    nativeName = `oneDNN ${loaded.addon.info().version}`;
+    if (registeredSet !== 'native') registerWasmKernels(nativeKernels(loaded.addon));
+  } else {
+    nativeName = null;
+    if (registeredSet !== 'wasm') registerWasmKernels(wasmKernels());
+  }
+  registeredSet = want;
+}
+
+/** 'auto' without tfjs-node: native when the addon loads, said once per process. */
+function autoNative(): boolean {
+  const loaded = loadAddon();
+  if (!announced && isMainThread) {
+    announced = true;
+    process.stderr.write(
+      'error' in loaded
+        ? `galmorph: engine wasm (${loaded.error}; GALMORPH_BACKEND=wasm|native|auto)\n`
+        : `galmorph: engine native (oneDNN convolutions on tfjs-wasm; GALMORPH_BACKEND=wasm|native|auto)\n`,
+    );
+  }
+  return !('error' in loaded);
 }
 
 /** Loads tfjs-node if installed; true when its 'tensorflow' backend is now active. */
-async function tryNative(): Promise<boolean> {
+async function tryTfjsNode(): Promise<boolean> {
   const name = '@tensorflow/tfjs-node';
   try {
     await import(name);
@@ -141,8 +202,8 @@ async function start(choice: BackendChoice, threads: number): Promise<EngineInfo
   if (choice === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) throw new EngineError('the cpu backend failed to initialise');
-  } else if (choice === 'wasm' || !(await tryNative())) {
-    await setUpWasm(threads);
+  } else if (choice !== 'auto' || !(await tryTfjsNode())) {
+    await setUpWasm(threads, choice === 'native' || (choice === 'auto' && autoNative()));
   }
   await tf.ready();
   return engineInfo();
@@ -179,8 +240,9 @@ export function engineInfo(): EngineInfo {
       backend,
       kernels: registered.slice(),
       simd,
-      threads: tfwasm.getThreadsCount(),
+      threads: nativeName !== null ? nativeThreads : tfwasm.getThreadsCount(),
+      native: nativeName,
     };
   }
-  return { backend: backend ?? 'none', kernels: [], simd: false, threads: 1 };
+  return { backend: backend ?? 'none', kernels: [], simd: false, threads: 1, native: null };
 }

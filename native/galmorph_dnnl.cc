@@ -1,0 +1,316 @@
+// galmorph's optional native kernels: oneDNN convolutions that read and write the tfjs-wasm
+// heap in place. JS passes the heap's ArrayBuffer and byte offsets of NHWC tensors (a native
+// oneDNN layout) and HWIO filters; nothing is copied on the way in or out.
+//
+// Primitives are cached per shape, per thread: every worker_thread has its own wasm heap and
+// its own OpenMP team, so sharing nothing avoids locks entirely.
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+// Geometry of one 2-D convolution, in the order JS packs it into an Int32Array.
+struct Conv {
+  int64_t n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, pt, pl, pb, pr;
+  std::string key(const char* kind, int extra) const {
+    std::string k(kind);
+    for (int64_t v : {n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, pt, pl, pb, pr, int64_t(extra)}) {
+      k += ',';
+      k += std::to_string(v);
+    }
+    return k;
+  }
+  memory::desc src(tag t = tag::nhwc) const { return {{n, ic, ih, iw}, dt::f32, t}; }
+  memory::desc dst(tag t = tag::nhwc) const { return {{n, oc, oh, ow}, dt::f32, t}; }
+  memory::desc wei(tag t = tag::hwio) const { return {{oc, ic, kh, kw}, dt::f32, t}; }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims padL() const { return {pt, pl}; }
+  memory::dims padR() const { return {pb, pr}; }
+};
+
+struct Ctx {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+};
+
+// A weights tensor in the user's HWIO layout and, when the primitive prefers another one, the
+// reorder between them and the buffer it owns.
+struct Weights {
+  memory user;
+  memory prim;
+  dnnl::reorder convert;
+  bool needs;
+  Weights(const Ctx& c, const memory::desc& user_md, const memory::desc& prim_md, bool to_user)
+      : user(user_md, c.eng, DNNL_MEMORY_NONE), needs(user_md != prim_md) {
+    prim = needs ? memory(prim_md, c.eng) : user;
+    if (needs) convert = to_user ? dnnl::reorder(prim, user) : dnnl::reorder(user, prim);
+  }
+};
+
+struct FwdEntry {
+  dnnl::convolution_forward prim;
+  memory src, dst, bias;
+  std::unique_ptr<Weights> w;
+};
+struct BwdDataEntry {
+  dnnl::convolution_backward_data prim;
+  memory diff_src, diff_dst;
+  std::unique_ptr<Weights> w;
+};
+struct BwdWeightsEntry {
+  dnnl::convolution_backward_weights prim;
+  memory src, diff_dst;
+  std::unique_ptr<Weights> w;
+};
+
+struct Cache {
+  Ctx ctx;
+  std::unordered_map<std::string, FwdEntry> fwd;
+  std::unordered_map<std::string, BwdDataEntry> bwd_data;
+  std::unordered_map<std::string, BwdWeightsEntry> bwd_weights;
+};
+
+Cache& cache() {
+  thread_local Cache c;
+  return c;
+}
+
+dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, bool bias, int act) {
+  auto any = [](const memory::desc& d) { return memory::desc(d.dims(), dt::f32, tag::any); };
+  auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.src(), any(g.wei()), memory::desc({g.oc}, dt::f32, tag::x), g.dst(),
+                                                  g.strides(), g.padL(), g.padR())
+                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.src(), any(g.wei()), g.dst(), g.strides(), g.padL(), g.padR());
+  dnnl::primitive_attr attr;
+  if (act == 1) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  return {d, attr, c.eng};
+}
+
+// ---- N-API plumbing ----------------------------------------------------------------------
+
+struct Error {
+  std::string msg;
+};
+
+void check(napi_env env, napi_status s, const char* what) {
+  if (s != napi_ok) throw Error{std::string("galmorph native: bad argument: ") + what};
+}
+
+uint8_t* heapArg(napi_env env, napi_value v, size_t* len) {
+  void* data = nullptr;
+  check(env, napi_get_arraybuffer_info(env, v, &data, len), "heap must be an ArrayBuffer");
+  return static_cast<uint8_t*>(data);
+}
+
+int64_t intArg(napi_env env, napi_value v) {
+  int64_t r = 0;
+  check(env, napi_get_value_int64(env, v, &r), "expected an integer");
+  return r;
+}
+
+Conv convArg(napi_env env, napi_value v) {
+  bool is = false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* data = nullptr;
+  check(env, napi_is_typedarray(env, v, &is), "geometry");
+  if (!is) throw Error{"galmorph native: geometry must be an Int32Array"};
+  check(env, napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr), "geometry");
+  if (type != napi_int32_array || len != 15) throw Error{"galmorph native: geometry must be an Int32Array of 15"};
+  const int32_t* d = static_cast<int32_t*>(data);
+  return Conv{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+}
+
+// A pointer `bytes` long at `offset` into the heap, bounds-checked so a JS mistake cannot
+// make oneDNN write outside the wasm memory.
+float* at(uint8_t* heap, size_t heapLen, int64_t offset, int64_t floats) {
+  if (offset < 0 || offset % 4 != 0 || uint64_t(offset) + uint64_t(floats) * 4 > heapLen) {
+    throw Error{"galmorph native: tensor lies outside the heap (offset " + std::to_string(offset) + ")"};
+  }
+  return reinterpret_cast<float*>(heap + offset);
+}
+
+template <size_t N>
+void args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments");
+  if (argc != N) throw Error{"galmorph native: expected " + std::to_string(N) + " arguments"};
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
+  } catch (const Error& e) {
+    napi_throw_error(env, nullptr, e.msg.c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  }
+  return nullptr;
+}
+
+// conv2d(heap, geometry, x, w, bias (-1: none), y, activation (0 linear, 1 relu))
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[7];
+    args(env, info, a);
+    size_t len = 0;
+    uint8_t* heap = heapArg(env, a[0], &len);
+    Conv g = convArg(env, a[1]);
+    int64_t biasOff = intArg(env, a[4]);
+    int act = int(intArg(env, a[6]));
+    bool bias = biasOff >= 0;
+    Cache& c = cache();
+    std::string key = g.key("f", int(bias) * 2 + act);
+    auto it = c.fwd.find(key);
+    if (it == c.fwd.end()) {
+      auto pd = fwdPd(c.ctx, g, bias, act);
+      FwdEntry e{dnnl::convolution_forward(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
+                 memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+                 memory(memory::desc({g.oc}, dt::f32, tag::x), c.ctx.eng, DNNL_MEMORY_NONE),
+                 std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false)};
+      it = c.fwd.emplace(key, std::move(e)).first;
+    }
+    FwdEntry& e = it->second;
+    e.src.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
+    e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
+    e.dst.set_data_handle(at(heap, len, intArg(env, a[5]), g.n * g.oh * g.ow * g.oc));
+    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
+    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DST, e.dst}};
+    if (bias) {
+      e.bias.set_data_handle(at(heap, len, biasOff, g.oc));
+      m.emplace(DNNL_ARG_BIAS, e.bias);
+    }
+    e.prim.execute(c.ctx.strm, m);
+    c.ctx.strm.wait();
+    return nullptr;
+  });
+}
+
+// conv2dBackwardData(heap, geometry, dy, w, dx)
+napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[5];
+    args(env, info, a);
+    size_t len = 0;
+    uint8_t* heap = heapArg(env, a[0], &len);
+    Conv g = convArg(env, a[1]);
+    Cache& c = cache();
+    std::string key = g.key("d", 0);
+    auto it = c.bwd_data.find(key);
+    if (it == c.bwd_data.end()) {
+      auto hint = fwdPd(c.ctx, g, false, 0);
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(),
+                                              memory::desc(g.wei().dims(), dt::f32, tag::any), g.dst(), g.strides(),
+                                              g.padL(), g.padR());
+      dnnl::convolution_backward_data::primitive_desc pd(d, c.ctx.eng, hint);
+      BwdDataEntry e{dnnl::convolution_backward_data(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
+                     memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+                     std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false)};
+      it = c.bwd_data.emplace(key, std::move(e)).first;
+    }
+    BwdDataEntry& e = it->second;
+    e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.oh * g.ow * g.oc));
+    e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
+    e.diff_src.set_data_handle(at(heap, len, intArg(env, a[4]), g.n * g.ih * g.iw * g.ic));
+    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
+    e.prim.execute(c.ctx.strm,
+                   {{DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DIFF_SRC, e.diff_src}});
+    c.ctx.strm.wait();
+    return nullptr;
+  });
+}
+
+// conv2dBackwardWeights(heap, geometry, x, dy, dw)
+napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[5];
+    args(env, info, a);
+    size_t len = 0;
+    uint8_t* heap = heapArg(env, a[0], &len);
+    Conv g = convArg(env, a[1]);
+    Cache& c = cache();
+    std::string key = g.key("w", 0);
+    auto it = c.bwd_weights.find(key);
+    if (it == c.bwd_weights.end()) {
+      auto hint = fwdPd(c.ctx, g, false, 0);
+      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(),
+                                                 memory::desc(g.wei().dims(), dt::f32, tag::any), g.dst(), g.strides(),
+                                                 g.padL(), g.padR());
+      dnnl::convolution_backward_weights::primitive_desc pd(d, c.ctx.eng, hint);
+      BwdWeightsEntry e{dnnl::convolution_backward_weights(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
+                        memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+                        std::make_unique<Weights>(c.ctx, g.wei(), pd.diff_weights_desc(), true)};
+      it = c.bwd_weights.emplace(key, std::move(e)).first;
+    }
+    BwdWeightsEntry& e = it->second;
+    e.src.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
+    e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[3]), g.n * g.oh * g.ow * g.oc));
+    e.w->user.set_data_handle(at(heap, len, intArg(env, a[4]), g.kh * g.kw * g.ic * g.oc));
+    e.prim.execute(c.ctx.strm,
+                   {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, e.w->prim}});
+    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->prim, e.w->user);
+    c.ctx.strm.wait();
+    return nullptr;
+  });
+}
+
+// setThreads(n): OpenMP threads for oneDNN calls made from the calling thread (a per-thread
+// setting, so each worker_thread chooses its own).
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[1];
+    args(env, info, a);
+    int64_t n = intArg(env, a[0]);
+    if (n < 1) throw Error{"galmorph native: threads must be >= 1"};
+    omp_set_num_threads(int(n));
+    return nullptr;
+  });
+}
+
+// info() → { version, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    const dnnl_version_t* v = dnnl_version();
+    std::string version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+    napi_value out, s, t;
+    check(env, napi_create_object(env, &out), "info");
+    check(env, napi_create_string_utf8(env, version.c_str(), version.size(), &s), "info");
+    check(env, napi_create_int32(env, omp_get_max_threads(), &t), "info");
+    check(env, napi_set_named_property(env, out, "version", s), "info");
+    check(env, napi_set_named_property(env, out, "threads", t), "info");
+    return out;
+  });
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackwardData", nullptr, Conv2dBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackwardWeights", nullptr, Conv2dBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}

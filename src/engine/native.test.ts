@@ -1,0 +1,117 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineError, initEngine, tf } from './index.js';
+import { loadAddon } from './native.js';
+import { createModel } from '../models/index.js';
+import { getSchema } from '../schema/index.js';
+import { ReplicaCore, readWeights } from '../train/replica.js';
+
+const addon = loadAddon();
+const skip = 'error' in addon ? `skipped: ${addon.error}` : false;
+
+/** max |a − b| / max(1, max |a|). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  let m = 1;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(a[i]));
+  }
+  return d / m;
+}
+
+type Case = { x: number[]; f: number[]; s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'elu' };
+const CASES: Case[] = [
+  { x: [4, 9, 9, 5], f: [3, 3, 5, 7], s: 1, pad: 'same', act: 'linear' },
+  { x: [4, 10, 10, 5], f: [3, 3, 5, 7], s: 2, pad: 'same', act: 'relu' },
+  { x: [2, 11, 11, 3], f: [3, 3, 3, 4], s: 2, pad: 'valid', act: 'linear' },
+  { x: [3, 8, 8, 6], f: [1, 1, 6, 5], s: 2, pad: 'same', act: 'relu' },
+  { x: [2, 7, 7, 4], f: [3, 3, 4, 4], s: 3, pad: 'same', act: 'linear' },
+  { x: [2, 6, 6, 3], f: [3, 3, 3, 2], s: 1, pad: 'same', act: 'elu' }, // falls back to wasm
+];
+
+/** Fused conv (+bias, activation) output and the gradients of a weighted sum of it wrt x, w, bias. */
+function convAndGrads(c: Case): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal(c.f, 0, 1, 'float32', 2) as tf.Tensor4D;
+    const b = tf.randomNormal([c.f[3]], 0, 1, 'float32', 3) as tf.Tensor1D;
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => {
+      const y = tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: c.s, pad: c.pad, bias: bb, activation: c.act });
+      return tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, 'float32', 4)));
+    };
+    const y = tf.fused.conv2d({ x, filter: w, strides: c.s, pad: c.pad, bias: b, activation: c.act });
+    const grads = tf.grads(f)([x, w, b]);
+    return [y, ...grads].map((t) => Float32Array.from(t.dataSync()));
+  });
+}
+
+/** Losses and final weights of `steps` plain-SGD steps of resnet-tiny from a fixed seed. */
+function trainFew(steps: number): { losses: number[]; weights: Float32Array } {
+  const schema = getSchema('decals-dr5');
+  const probe = createModel({ schema, architecture: 'resnet-tiny', size: 32, seed: 7 });
+  const core = new ReplicaCore(probe.config);
+  probe.dispose();
+  const weights = readWeights(core.model);
+  const n = 8;
+  let r = 12345;
+  const rand = () => ((r = (Math.imul(r, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const images = Float32Array.from({ length: n * 32 * 32 * 3 }, rand);
+  const counts = Float32Array.from({ length: n * schema.nAnswers }, () => Math.floor(rand() * 8));
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const out = core.trainStep(weights, { images: images.slice(), counts: counts.slice(), n, dropoutSeed: 1 + s });
+    losses.push(out.loss);
+    for (let i = 0; i < out.grads.length; i++) weights[i] -= 0.05 * out.grads[i];
+  }
+  core.dispose();
+  return { losses, weights };
+}
+
+describe('native (oneDNN) kernels', { skip }, () => {
+  it('match the wasm kernels: conv forward (bias, ReLU), input and filter gradients, strides 1–3', async () => {
+    await initEngine({ backend: 'wasm' });
+    const wasm = CASES.map(convAndGrads);
+    const info = await initEngine({ backend: 'native' });
+    assert.match(info.native ?? '', /^oneDNN \d/);
+    assert.equal(info.backend, 'wasm');
+    const native = CASES.map(convAndGrads);
+    CASES.forEach((c, i) => {
+      ['y', 'dx', 'dw', 'db'].forEach((what, j) => {
+        const e = relErr(wasm[i][j], native[i][j]);
+        assert.ok(e < 1e-5, `${JSON.stringify(c)} ${what}: relative error ${e}`);
+      });
+    });
+    await initEngine({ backend: 'wasm' });
+  });
+
+  it('trains resnet-tiny like wasm: same losses and weights after 3 SGD steps', async () => {
+    await initEngine({ backend: 'wasm' });
+    let before = tf.memory().numTensors;
+    const wasm = trainFew(3);
+    const wasmKept = tf.memory().numTensors - before; // model-building leftovers of tfjs-layers
+    await initEngine({ backend: 'native' });
+    before = tf.memory().numTensors;
+    const native = trainFew(3);
+    assert.equal(tf.memory().numTensors - before, wasmKept, 'no tensors leaked beyond what wasm keeps');
+    await initEngine({ backend: 'wasm' });
+    native.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]) <= 1e-4 * Math.abs(wasm.losses[i]), `step ${i}: ${l} vs ${wasm.losses[i]}`));
+    const e = relErr(wasm.weights, native.weights);
+    assert.ok(e < 1e-4, `weights differ by ${e}`);
+  });
+
+  it('switches back to the wasm kernels', async () => {
+    await initEngine({ backend: 'native' });
+    const info = await initEngine({ backend: 'wasm' });
+    assert.equal(info.native, null);
+    assert.ok(info.kernels.includes('Conv2DBackpropFilter'));
+    assert.ok(!info.kernels.includes('FusedConv2D'));
+  });
+});
+
+describe('native backend selection', () => {
+  it("'native' without the addon is a clear error", { skip: 'error' in addon ? false : 'the addon is built here' }, async () => {
+    await assert.rejects(initEngine({ backend: 'native' }), (e: unknown) => e instanceof EngineError && /native.*unavailable.*not built/.test(e.message));
+  });
+});

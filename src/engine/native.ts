@@ -1,0 +1,146 @@
+/**
+ * Optional native kernels: galmorph's oneDNN addon (native/, built at install when oneDNN and a
+ * C++ toolchain are present) registered on the wasm backend. tfjs-wasm stays the tensor
+ * backend — memory, element-wise ops, the gradient tape — and the convolutions, ~80% of a
+ * training step, run in oneDNN on the wasm heap in place: NHWC tensors and HWIO filters are
+ * layouts oneDNN reads directly, so no tensor is copied in or out.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Info } from './wasm_ops.js';
+
+interface Addon {
+  conv2d(heap: ArrayBuffer, geometry: Int32Array, x: number, w: number, bias: number, y: number, activation: number): void;
+  conv2dBackwardData(heap: ArrayBuffer, geometry: Int32Array, dy: number, w: number, dx: number): void;
+  conv2dBackwardWeights(heap: ArrayBuffer, geometry: Int32Array, x: number, dy: number, dw: number): void;
+  setThreads(n: number): void;
+  info(): { version: string; threads: number };
+}
+
+/** The built addon's path (same from src/ under tsx and from dist/). */
+export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'galmorph_dnnl.node');
+
+let loaded: { addon: Addon } | { error: string } | undefined;
+
+/** The addon, or why it is unavailable (loaded once per thread). */
+export function loadAddon(): { addon: Addon } | { error: string } {
+  if (loaded === undefined) {
+    if (!existsSync(ADDON_PATH)) {
+      loaded = { error: 'native addon not built (npm install builds it when libdnnl-dev and a C++ toolchain are present)' };
+    } else {
+      try {
+        loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as Addon };
+      } catch (e) {
+        loaded = { error: `native addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+      }
+    }
+  }
+  return loaded;
+}
+
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+/**
+ * Packed geometry for the addon, or undefined for what it does not cover (NCHW, dilation,
+ * negative trailing padding): those go to the wasm kernel instead.
+ */
+function geometry(xShape: number[], filterShape: number[], attrs: ConvAttrs): Int32Array | undefined {
+  if (attrs.dataFormat !== 'NHWC') return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, padInfo } = info;
+  // oneDNN's trailing padding is implied by the output size; tfjs's may leave rows unread.
+  const pb = (outHeight - 1) * sh + filterHeight - inHeight - padInfo.top;
+  const pr = (outWidth - 1) * sw + filterWidth - inWidth - padInfo.left;
+  if (pb < 0 || pr < 0 || padInfo.top < 0 || padInfo.left < 0) return undefined;
+  return Int32Array.of(batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth, sh, sw, padInfo.top, padInfo.left, pb, pr);
+}
+
+/** The wasm memory itself (Emscripten's HEAPU8; a new ArrayBuffer after every heap growth). */
+function heap(backend: BackendWasm): ArrayBuffer {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+}
+const offset = (backend: BackendWasm, t: Info) => backend.getMemoryOffset(t.dataId);
+
+/** Activations the addon fuses into a forward conv (others fall back). */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
+
+/**
+ * Conv2D, FusedConv2D (bias and linear/ReLU; other fusions fall back) and the two conv
+ * gradients, each falling back to `builtins` (the kernels they replace) off the native path.
+ */
+export function nativeConvKernels(addon: Addon, builtins: Record<string, tf.KernelConfig | undefined>): tf.KernelConfig[] {
+  const fallback = (name: string, args: Parameters<tf.KernelFunc>[0]) => {
+    const k = builtins[name];
+    if (k === undefined) throw new Error(`wasm backend has no fallback '${name}' kernel`);
+    return k.kernelFunc(args);
+  };
+  const forward = (name: string): tf.KernelConfig => ({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const backend = args.backend as BackendWasm;
+      const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Info | undefined>;
+      const attrs = args.attrs as unknown as ConvAttrs & { activation?: string };
+      const act = ACTIVATIONS[attrs.activation ?? 'linear'];
+      const g = x!.dtype === 'float32' && act !== undefined && preluActivationWeights === undefined ? geometry(x!.shape, filter!.shape, attrs) : undefined;
+      if (g === undefined || (bias !== undefined && bias.shape.length !== 1)) return fallback(name, args);
+      const y = backend.makeOutput([g[0], g[7], g[8], g[6]], 'float32');
+      // Offsets and heap after the allocation: it may have grown the heap.
+      addon.conv2d(heap(backend), g, offset(backend, x!), offset(backend, filter!), bias ? offset(backend, bias) : -1, offset(backend, y), act);
+      return y;
+    },
+  });
+  return [
+    forward(tf.Conv2D),
+    forward(tf.FusedConv2D),
+    {
+      kernelName: tf.Conv2DBackpropInput,
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const backend = args.backend as BackendWasm;
+        const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+        const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+        const g = geometry(attrs.inputShape, filter.shape, attrs);
+        if (g === undefined) return fallback(tf.Conv2DBackpropInput, args);
+        const dx = backend.makeOutput(attrs.inputShape, 'float32');
+        addon.conv2dBackwardData(heap(backend), g, offset(backend, dy), offset(backend, filter), offset(backend, dx));
+        return dx;
+      },
+    },
+    {
+      kernelName: tf.Conv2DBackpropFilter,
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const backend = args.backend as BackendWasm;
+        const { x, dy } = args.inputs as { x: Info; dy: Info };
+        const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+        const g = geometry(x.shape, attrs.filterShape, attrs);
+        if (g === undefined) return fallback(tf.Conv2DBackpropFilter, args);
+        const dw = backend.makeOutput(attrs.filterShape, 'float32');
+        addon.conv2dBackwardWeights(heap(backend), g, offset(backend, x), offset(backend, dy), offset(backend, dw));
+        return dw;
+      },
+    },
+  ];
+}
