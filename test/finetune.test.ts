@@ -45,7 +45,8 @@ test('every mode learns an easy binary task; the saved model reloads and predict
     const m = await loadFinetuned(out);
     assert.equal(m.config.task, 'binary');
     assert.equal(m.config.mode, mode);
-    assert.equal(m.config.base.config.architecture.name, 'resnet-tiny');
+    const baseConfig = m.config.base.config;
+    assert.equal(baseConfig.format === 'galmorph-model' && baseConfig.architecture.name, 'resnet-tiny');
     const images = await evalImages(r.valIds, m.config.inputSize);
     const preds = await m.predict(images);
     preds.forEach((p, k) => {

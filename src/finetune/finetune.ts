@@ -14,7 +14,6 @@
  */
 import { join } from 'node:path';
 import { initEngine, tf, tfl, type BackendChoice } from '../engine/index.js';
-import { loadModel } from '../models/io.js';
 import { centreCropMap, resampleInto, type InputSpec } from '../models/preprocess.js';
 import { readImage, writeFileAtomic, writeTable, type Cell } from '../data/index.js';
 import { augmentInto, type AugmentOptions } from '../train/augment.js';
@@ -22,6 +21,7 @@ import { ImageCache } from '../train/data.js';
 import { AdamW } from '../train/optimizer.js';
 import { epochPermutation, mix, rng, Stream } from '../train/random.js';
 import { OptionError } from '../errors.js';
+import { loadBase, type FinetuneBase } from './base.js';
 import { readLabels, splitLabels, type Labels } from './labels.js';
 import { fitLinear } from './probe.js';
 import {
@@ -42,8 +42,14 @@ import type { SeededDropout } from '../models/layers.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {
-  /** Base model directory (from `train()` or shipped). */
+  /**
+   * Base model directory (from `train()` or shipped), or a fine-tuned model's, whose head is
+   * replaced — e.g. a model fine-tuned on one survey, adapted to another — or
+   * `terrestrial-mobilenet-v2`, a MobileNetV2 pretrained on photos (src/models/terrestrial.ts).
+   */
   base: string;
+  /** Input size in px for `terrestrial-mobilenet-v2`. @default 64 (model directories: their own) */
+  inputSize?: number;
   /** Labels table (.csv/.parquet): id, label and (unless `images`) image-path columns. */
   labels: string;
   /** Output model directory. */
@@ -139,7 +145,7 @@ export interface FinetuneResult {
   predictions: ValidationPrediction[];
 }
 
-interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn'>> {
+interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize'>> {
   classWeights: FinetuneOptions['classWeights'];
 }
 
@@ -185,15 +191,6 @@ function resolve(o: FinetuneOptions): Resolved {
   return r;
 }
 
-/** Encoder blocks bottom to top: `stem`, then `stage<i>_block<j>` in order. */
-export function encoderBlocks(config: { architecture: { stages: readonly { blocks: number }[] } }): string[] {
-  const out = ['stem'];
-  config.architecture.stages.forEach((s, i) => {
-    for (let b = 0; b < s.blocks; b++) out.push(`stage${i + 1}_block${b + 1}`);
-  });
-  return out;
-}
-
 /**
  * Fine-tune a base model on labels.
  * @example
@@ -207,15 +204,15 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const labels = await readLabels(r.labels, {
     task: r.task, images: options.images, idColumn: options.idColumn, labelColumn: options.labelColumn, imageColumn: options.imageColumn, classes: options.classes,
   });
-  const base = await loadModel(r.base);
-  const blocks = encoderBlocks(base.config);
+  const base = await loadBase(r.base, { inputSize: options.inputSize });
+  const blocks = base.blocks;
   if (r.mode === 'partial' && r.blocks > blocks.length) {
     base.dispose();
     throw new OptionError(`finetune: blocks ${r.blocks} exceeds the ${blocks.length} encoder blocks of ${r.base} (${blocks.join(', ')})`);
   }
   const split = splitLabels(labels, r.seed, r.valFraction);
   const classWeights = resolveClassWeights(r.classWeights, labels, split.train);
-  const spec: InputSpec = base.config;
+  const spec: InputSpec = base.spec;
   const cache = new ImageCache(
     { ids: labels.ids, counts: new Float32Array(0), image: (i, size, bands) => readImage(labels.paths[i], { size, channels: bands }) },
     Math.round(spec.inputSize / 0.85), spec.bands, 2 ** 30,
@@ -250,8 +247,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     bands: spec.bands,
     normalisation: spec.normalisation,
     evalCrop: spec.evalCrop,
-    representationDim: base.config.representationDim,
-    base: { path: r.base, config: base.config },
+    representationDim: base.representationDim,
+    base: base.description,
   };
   const evaluate = async (idx: number[]) => {
     const logits = await forwardEval(net, await prepareEval(idx), spec, units);
@@ -263,7 +260,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     let stoppedEarly = false;
     if (r.mode === 'linear-probe') {
       const t0 = performance.now();
-      const dim = base.config.representationDim;
+      const dim = base.representationDim;
       const x = await base.embed(await prepareEval(split.train));
       const kind = r.task === 'binary' ? 'logistic' : r.task === 'multiclass' ? 'softmax' : 'ridge';
       const fit = fitLinear(x, split.train.map(y), dim, kind, { classes: units, l2: r.l2, sampleWeights: split.train.map(sampleWeight) });
@@ -289,7 +286,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       log(`linear probe (${fit.iterations} L-BFGS iterations): ${describe(history[0])}`);
       options.onEpoch?.(history[0]);
     } else {
-      ({ history, stoppedEarly } = await trainHead(net, r, blocks, split, labels, y, sampleWeight, units, cache, spec, evaluate, log, options.onEpoch));
+      ({ history, stoppedEarly } = await trainHead(net, r, base, split, labels, y, sampleWeight, units, cache, spec, evaluate, log, options.onEpoch));
     }
     const best = history.filter((h) => h.best).at(-1)!;
     const val = await evaluate(split.val);
@@ -326,7 +323,7 @@ type Score = Awaited<ReturnType<typeof scoreOutputs>>;
 async function trainHead(
   net: tfl.LayersModel,
   r: Resolved,
-  blocks: string[],
+  base: FinetuneBase,
   split: { train: number[]; val: number[] },
   labels: Labels,
   y: (i: number) => number,
@@ -338,9 +335,9 @@ async function trainHead(
   log: (line: string) => void,
   onEpoch?: (m: FinetuneEpoch) => void,
 ): Promise<{ history: FinetuneEpoch[]; stoppedEarly: boolean }> {
+  const { blocks, blockOf } = base;
   const nTuned = r.mode === 'head' ? 0 : r.mode === 'partial' ? r.blocks : blocks.length;
   const tuned = blocks.slice(blocks.length - nTuned).reverse(); // top first
-  const blockOf = (name: string) => blocks.find((b) => name.startsWith(`${b}_`));
   // Parameter groups: the head and the top block at lr, each block below at lr · decay^k.
   const groups: { lr: number; layers: tfl.layers.Layer[] }[] = [{ lr: r.learningRate, layers: [] }, ...tuned.map((_, k) => ({ lr: r.learningRate * r.lrDecay ** k, layers: [] as tfl.layers.Layer[] }))];
   for (const layer of net.layers) {

@@ -1,5 +1,5 @@
 /** Fine-tuning a pretrained model on a new question from few labels (Zoobot's recipe), and the linear probe. */
-export { finetune, encoderBlocks, rocAuc, type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction } from './finetune.js';
+export { finetune, rocAuc, type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction } from './finetune.js';
 export {
   FinetunedModel,
   loadFinetuned,
@@ -12,5 +12,6 @@ export {
   type FinetuneMode,
   type FinetunePrediction,
 } from './model.js';
+export { loadBase, encoderBlocks, NAMED_BASES, type FinetuneBase } from './base.js';
 export { readLabels, splitLabels, MIN_LABELS, MIN_PER_CLASS, type Labels, type LabelOptions } from './labels.js';
 export { fitLinear, applyLinear, type LinearFit, type ProbeKind } from './probe.js';

@@ -16,6 +16,7 @@ import { tf, tfl } from '../engine/index.js';
 import { SeededDropout } from '../models/layers.js';
 import { REPRESENTATION_LAYER, type GalaxyModel, type ModelConfig } from '../models/model.js';
 import { CONFIG_JSON, MODEL_JSON, WEIGHTS_BIN, ModelLoadError, deserializeNetwork, serializeNetwork } from '../models/io.js';
+import type { TerrestrialConfig } from '../models/terrestrial.js';
 import { prepareImages, type ImageLike, type InputSpec } from '../models/preprocess.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { OptionError } from '../errors.js';
@@ -44,8 +45,8 @@ export interface FinetuneConfig extends InputSpec {
   target: { mean: number; std: number } | null;
   /** Length of the representation vector. */
   representationDim: number;
-  /** The base model: where it was loaded from and its full config. */
-  base: { path: string; config: ModelConfig };
+  /** The base: where it was loaded from and the full config of the encoder it descends from. */
+  base: { path: string; config: ModelConfig | TerrestrialConfig };
   /** Free-form training metadata (labels file, split, metrics, settings). */
   training?: Record<string, unknown>;
 }
@@ -69,7 +70,7 @@ export function outputUnits(task: FinetuneTask, classes: readonly string[] | nul
  * A new network sharing `base`'s encoder layers (and so their weights), with a fresh
  * dropout → dense head on the representation.
  */
-export function attachHead(base: GalaxyModel, units: number, seed: number, dropout = 0.5): tfl.LayersModel {
+export function attachHead(base: Pick<GalaxyModel, 'net'>, units: number, seed: number, dropout = 0.5): tfl.LayersModel {
   const rep = base.net.getLayer(REPRESENTATION_LAYER).output as tfl.SymbolicTensor;
   const drop = new SeededDropout({ name: HEAD_DROPOUT, rate: dropout, seed: (seed >>> 0) + 1 });
   const dense = tfl.layers.dense({ name: HEAD_DENSE, units, kernelInitializer: tfl.initializers.glorotUniform({ seed: (seed >>> 0) * 1000 + 999 }) });

@@ -15,3 +15,4 @@ export {
   type Normalisation,
   type AffineMap,
 } from './preprocess.js';
+export { loadTerrestrialMobileNetV2, mobileNetBlockOf, TerrestrialEncoder, TERRESTRIAL_MOBILENET_V2, TERRESTRIAL_DEFAULT_SIZE, type TerrestrialConfig } from './terrestrial.js';

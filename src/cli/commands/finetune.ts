@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { finetune, FINETUNE_MODES, FINETUNE_TASKS, type FinetuneMode, type FinetuneTask } from '../../finetune/index.js';
+import { finetune, NAMED_BASES, FINETUNE_MODES, FINETUNE_TASKS, type FinetuneMode, type FinetuneTask } from '../../finetune/index.js';
 import { int, num, log } from '../util.js';
 
 export function register(program: Command): void {
   program
     .command('finetune')
     .description('adapt a pretrained model to a new question from a labels table: new head, frozen or partly unfrozen encoder, or a linear probe')
-    .requiredOption('--base <dir>', 'pretrained model directory')
+    .requiredOption('--base <dir>', `pretrained (or fine-tuned) model directory, or ${NAMED_BASES.join(', ')} (pretrained on photos)`)
     .requiredOption('--labels <file>', 'labels table (.csv/.parquet) with id and label columns (and image_path unless --images)')
     .requiredOption('--task <task>', `target kind: ${FINETUNE_TASKS.join(', ')}`)
     .requiredOption('--out <dir>', 'output model directory (model, metrics.json, predictions.csv on the validation set)')
@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .option('--label-column <name>', 'labels label column (default label)')
     .option('--image-column <name>', 'labels image-path column (default image_path)')
     .option('--classes <list>', 'comma-separated class names in output order; binary: negative,positive (default sorted labels)')
+    .option('--input-size <px>', `input size for ${NAMED_BASES.join(', ')} (default 64)`, int)
     .option('--blocks <n>', 'partial mode: encoder blocks unfrozen from the top (default 2)', int)
     .option('--epochs <n>', 'maximum epochs (default 30)', int)
     .option('--batch-size <n>', 'images per step (default 32)', int)
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     .option('--val-fraction <f>', 'share of labels held out for validation, per class (default 0.2)', num)
     .action(async (o) => {
       const r = await finetune({
-        base: o.base, labels: o.labels, images: o.images, out: o.out, task: o.task as FinetuneTask, mode: o.mode as FinetuneMode | undefined,
+        base: o.base, inputSize: o.inputSize, labels: o.labels, images: o.images, out: o.out, task: o.task as FinetuneTask, mode: o.mode as FinetuneMode | undefined,
         idColumn: o.idColumn, labelColumn: o.labelColumn, imageColumn: o.imageColumn,
         classes: o.classes ? String(o.classes).split(',').map((c: string) => c.trim()) : undefined,
         blocks: o.blocks, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr, patience: o.patience,
