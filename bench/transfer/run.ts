@@ -1,0 +1,296 @@
+/**
+ * Survey-to-survey transfer (Domínguez Sánchez et al. 2019), simulated: a classifier trained on
+ * thousands of SDSS-like labels is applied to a deeper, sharper DES-like survey ("before"),
+ * then adapted with 100 / 300 / 500 DES-like labels ("after"), and compared with models that
+ * saw only those DES-like labels. Per task (tasks.ts: labels from the simulator's truth):
+ *
+ *   sdss      the shipped DECaLS-sim base fine-tuned on the SDSS-like labels (--sdss-mode);
+ *             evaluated on the DES-like test set (before) and on the same galaxies imaged
+ *             SDSS-like (in-domain reference)
+ *   transfer  that SDSS model fine-tuned on N DES-like labels (--mode)
+ *   decals    the DECaLS-sim base fine-tuned on the same N labels, the same way (no SDSS labels)
+ *   scratch   the same architecture from random initialisation, all layers trained on the N labels
+ *
+ * Every fine-tune is the library's `finetune()`, as `galmorph finetune` runs it: N labels are
+ * split 80/20 into training and early-stopping validation. Test: `--test` labelled galaxies
+ * of a separate DES-like simulation (a third seed), never used for any choice.
+ *
+ *   npx tsx bench/transfer/run.ts                                  # full run (see reports/transfer.md for its cost)
+ *   npx tsx bench/transfer/run.ts --n-train 600 --ns 100 --seeds 0 --test 200 --epochs 2 --scratch-epochs 3
+ *
+ * Jobs run in `--jobs` child processes (the wasm engine is single-threaded). Each finished
+ * row is appended to data/transfer/rows-<fingerprint>.jsonl; a rerun skips finished rows and
+ * re-simulates missing data from the seeds. Writes reports/transfer.json, .md and .svg.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readImage, readTable, writeTable, type Cell } from '../../src/data/index.js';
+import { initEngine } from '../../src/engine/index.js';
+import { finetune, loadFinetuned, type FinetuneMode } from '../../src/finetune/index.js';
+import { completenessPurity } from '../../src/finetune/metrics.js';
+import { createModel, decodeSize, loadModel, prepareImages, saveModel } from '../../src/models/index.js';
+import { getSchema } from '../../src/schema/index.js';
+import { simulateSurvey } from '../../src/sim/runner.js';
+import { hashString, rng } from '../../src/util/random.js';
+import { getTask, type TransferTask } from './tasks.js';
+import { renderMarkdown, renderPlot, summarise, type Row } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'n-train': { type: 'string', default: '4000' },
+    ns: { type: 'string', default: '100,300,500' },
+    seeds: { type: 'string', default: '0,1,2' },
+    test: { type: 'string', default: '1000' },
+    epochs: { type: 'string', default: '6' },
+    'scratch-epochs': { type: 'string', default: '20' },
+    'transfer-epochs': { type: 'string', default: '30' },
+    mode: { type: 'string', default: 'linear-probe' },
+    'sdss-mode': { type: 'string', default: 'partial' },
+    tasks: { type: 'string', default: 'smooth-featured,edge-on' },
+    arms: { type: 'string', default: 'transfer,decals,scratch' },
+    'scratch-tasks': { type: 'string', default: 'smooth-featured' },
+    base: { type: 'string', default: 'models/galmorph-decals-sim' },
+    size: { type: 'string', default: '80' },
+    jobs: { type: 'string', default: '2' },
+    data: { type: 'string', default: 'data/transfer' },
+    'report-dir': { type: 'string', default: 'reports' },
+    job: { type: 'string' },
+  },
+});
+
+/** Simulation seeds: SDSS-like training survey, DES-like label pool, test galaxies (both surveys). */
+const SEED = { sdssTrain: 9201, desPool: 9202, test: 9203 } as const;
+/** Lowest share of simulated galaxies a task labels (edge-on: disks outside 70–80°, ≈ 0.5). */
+const MIN_LABEL_RATE = 0.45;
+
+const settings = {
+  nTrain: int(args['n-train']!, 'n-train'),
+  ns: args.ns!.split(',').map((s) => int(s, 'ns')),
+  seeds: args.seeds!.split(',').map((s) => int(s, 'seeds')),
+  test: int(args.test!, 'test'),
+  epochs: int(args.epochs!, 'epochs'),
+  scratchEpochs: int(args['scratch-epochs']!, 'scratch-epochs'),
+  transferEpochs: int(args['transfer-epochs']!, 'transfer-epochs'),
+  mode: args.mode as FinetuneMode,
+  sdssMode: args['sdss-mode'] as FinetuneMode,
+  tasks: args.tasks!.split(','),
+  arms: args.arms!.split(','),
+  scratchTasks: args['scratch-tasks']!.split(','),
+  base: args.base!,
+  size: int(args.size!, 'size'),
+};
+const data = resolve(args.data!);
+const fingerprint = hashString(JSON.stringify({ ...settings, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined })).toString(16);
+const runDir = join(data, `run-${fingerprint}`);
+const rowsFile = join(data, `rows-${fingerprint}.jsonl`);
+const nPool = Math.ceil(Math.max(...settings.ns) / MIN_LABEL_RATE);
+const nTestSim = Math.ceil(settings.test / MIN_LABEL_RATE);
+const sim = (survey: 'sdss' | 'des', seed: number, n: number) => ({ survey, seed, n, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}`) });
+const SETS = {
+  'sdss-train': sim('sdss', SEED.sdssTrain, settings.nTrain),
+  'des-pool': sim('des', SEED.desPool, nPool),
+  'des-test': sim('des', SEED.test, nTestSim),
+  'sdss-test': sim('sdss', SEED.test, nTestSim),
+};
+type SetName = keyof typeof SETS;
+const labelsFile = (task: string, set: string) => join(runDir, 'labels', task, `${set}.csv`);
+const poolFile = (task: string, n: number, seed: number) => join(runDir, 'labels', task, `des-pool-n${n}-seed${seed}.csv`);
+const sdssModel = (task: string) => join(runDir, 'models', task, 'sdss');
+
+interface Job {
+  key: string;
+  kind: 'sdss' | 'transfer' | 'decals' | 'scratch';
+  task: string;
+  n: number;
+  seed: number;
+  after?: string;
+}
+
+function int(s: string, name: string): number {
+  const v = Number(s);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got "${s}"`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// A child process runs one job.
+
+if (args.job) {
+  await runJob(JSON.parse(args.job) as Job);
+  process.exit(0);
+}
+
+async function runJob(job: Job): Promise<void> {
+  await initEngine({ backend: 'auto' });
+  const task = getTask(job.task);
+  const log = (line: string) => process.stderr.write(`[${job.key}] ${line}\n`);
+  const t0 = performance.now();
+  const common = { task: 'binary' as const, classes: task.classes, valFraction: 0.2, log };
+  let out: string;
+  if (job.kind === 'sdss') {
+    out = sdssModel(job.task);
+    // finetune() writes config.json last: its presence means the model is complete.
+    if (!existsSync(join(out, 'config.json'))) {
+      await finetune({ ...common, base: settings.base, labels: labelsFile(job.task, 'sdss-train'), out, mode: settings.sdssMode, epochs: settings.epochs, valFraction: 0.1, patience: 3 });
+    }
+  } else {
+    out = join(runDir, 'models', job.task, `${job.kind}-n${job.n}-seed${job.seed}`);
+    const labels = poolFile(job.task, job.n, job.seed);
+    if (job.kind === 'scratch') {
+      const init = join(runDir, 'models', `scratch-init-${job.seed}`);
+      if (!existsSync(join(init, 'config.json'))) {
+        const base = await loadModel(settings.base);
+        const fresh = createModel({ schema: getSchema('decals-dr5'), architecture: base.config.architecture.name, size: base.config.inputSize, seed: job.seed });
+        base.dispose();
+        await saveModel(fresh, init, { note: 'random initialisation (bench/transfer scratch baseline)' });
+        fresh.dispose();
+      }
+      // From scratch: every layer trained, at train()'s learning rate.
+      await finetune({ ...common, base: init, labels, out, mode: 'full', learningRate: 1e-3, epochs: settings.scratchEpochs, patience: 5, seed: job.seed });
+    } else {
+      const base = job.kind === 'transfer' ? sdssModel(job.task) : settings.base;
+      await finetune({ ...common, base, labels, out, mode: settings.mode, epochs: settings.transferEpochs, seed: job.seed });
+    }
+  }
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const model = await loadFinetuned(out);
+  const score = async (set: SetName) => {
+    const { ids, truth, paths } = await readLabelFile(labelsFile(job.task, set));
+    const images = await Promise.all(paths.map((p) => readImage(p, { size: decodeSize(model.config), channels: model.config.bands })));
+    const probs = await model.predictPrepared(prepareImages(images, model.config));
+    const predicted = ids.map((_, i) => (probs[2 * i + 1] > probs[2 * i] ? task.classes[1] : task.classes[0]));
+    return completenessPurity(truth, predicted, task.classes);
+  };
+  const row: Row = {
+    key: job.key, kind: job.kind, task: job.task, n: job.n, seed: job.seed,
+    des: await score('des-test'),
+    sdss: job.kind === 'sdss' ? await score('sdss-test') : undefined,
+    trainSeconds, seconds: (performance.now() - t0) / 1000,
+  };
+  model.dispose();
+  await appendFile(rowsFile, JSON.stringify(row) + '\n');
+  log(`DES accuracy ${row.des.accuracy.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+}
+
+async function readLabelFile(path: string): Promise<{ ids: string[]; truth: string[]; paths: string[] }> {
+  const t = await readTable(path, { rawColumns: ['id', 'label', 'image_path'] });
+  return { ids: t.rows.map((r) => String(r.id)), truth: t.rows.map((r) => String(r.label)), paths: t.rows.map((r) => String(r.image_path)) };
+}
+
+// ---------------------------------------------------------------------------------------
+// The orchestrator: data, label files, jobs, report.
+
+const t0 = performance.now();
+await mkdir(runDir, { recursive: true });
+for (const { survey, seed, n, dir } of Object.values(SETS)) {
+  const r = await simulateSurvey({ n, out: dir, survey, seed, size: settings.size });
+  if (r.rendered > 0) console.error(`simulated ${r.rendered} ${survey}-like galaxies → ${dir} (${r.seconds.toFixed(0)} s)`);
+}
+const tasks = settings.tasks.map(getTask);
+const counts: Record<string, Record<string, Record<string, number>>> = {};
+for (const task of tasks) counts[task.name] = await writeLabelFiles(task);
+
+/** Label tables of one task: all of each simulated set (tests cut to --test), and the seeded DES pool subsets. */
+async function writeLabelFiles(task: TransferTask): Promise<Record<string, Record<string, number>>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [set, { dir }] of Object.entries(SETS) as [SetName, (typeof SETS)[SetName]][]) {
+    const cat = await readTable(join(dir, 'catalog.parquet'), { columns: ['id', 'morph_type', 'inclination_deg', 'image_path'] });
+    let rows = cat.rows.flatMap((r) => {
+      const label = task.label(r);
+      return label === null ? [] : [{ id: String(r.id), label, image_path: resolve(dir, String(r.image_path)) }];
+    });
+    const need = set === 'des-pool' ? Math.max(...settings.ns) : set.endsWith('test') ? settings.test : 0;
+    if (rows.length < need) throw new Error(`${task.name}: ${dir} has ${rows.length} labelled galaxies, fewer than the ${need} needed`);
+    if (set.endsWith('test')) rows = rows.slice(0, settings.test);
+    await writeRows(labelsFile(task.name, set), rows);
+    out[set] = Object.fromEntries(task.classes.map((c) => [c, rows.filter((r) => r.label === c).length]));
+    if (set !== 'des-pool') continue;
+    for (const seed of settings.seeds) {
+      // Nested subsets: the first N of one seeded shuffle, so 100 ⊂ 300 ⊂ 500 for a seed.
+      const rand = rng(hashString(`transfer-pool:${task.name}`, seed + 1));
+      const order = rows.map((r) => ({ r, k: rand() })).sort((a, b) => a.k - b.k).map((x) => x.r);
+      for (const n of settings.ns) await writeRows(poolFile(task.name, n, seed), order.slice(0, n));
+    }
+  }
+  return out;
+}
+
+async function writeRows(path: string, rows: { id: string; label: string; image_path: string }[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeTable(path, { columns: ['id', 'label', 'image_path'], rows: rows as unknown as Record<string, Cell>[] });
+}
+
+const jobs: Job[] = [];
+for (const task of tasks) {
+  const sdssKey = `sdss:${task.name}`;
+  jobs.push({ key: sdssKey, kind: 'sdss', task: task.name, n: settings.nTrain, seed: 0 });
+  for (const arm of settings.arms) {
+    if (arm === 'scratch' && !settings.scratchTasks.includes(task.name)) continue;
+    if (!['transfer', 'decals', 'scratch'].includes(arm)) throw new Error(`--arms: unknown arm "${arm}"`);
+    for (const n of settings.ns) {
+      for (const seed of settings.seeds) {
+        jobs.push({ key: `${arm}:${task.name}:${n}:${seed}`, kind: arm as Job['kind'], task: task.name, n, seed, after: arm === 'transfer' ? sdssKey : undefined });
+      }
+    }
+  }
+}
+const done = await readRows();
+const todo = jobs.filter((j) => !done.has(j.key));
+console.error(`${jobs.length} rows, ${jobs.length - todo.length} done (${rowsFile}); running ${todo.length} on ${args.jobs} processes`);
+await runQueue(todo, int(args.jobs!, 'jobs') || 1);
+
+async function readRows(): Promise<Map<string, Row>> {
+  const out = new Map<string, Row>();
+  if (!existsSync(rowsFile)) return out;
+  for (const line of (await readFile(rowsFile, 'utf8')).split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as Row;
+      out.set(r.key, r);
+    } catch {
+      // A line cut short by a kill: that row simply runs again.
+    }
+  }
+  return out;
+}
+
+/** Run jobs in child processes, at most `slots` at a time, each after the job it depends on. */
+async function runQueue(queue: Job[], slots: number): Promise<void> {
+  const finished = new Set(jobs.filter((j) => !queue.includes(j)).map((j) => j.key));
+  const running = new Set<Promise<void>>();
+  const pending = [...queue];
+  const script = fileURLToPath(import.meta.url);
+  while (pending.length > 0 || running.size > 0) {
+    const i = pending.findIndex((j) => !j.after || finished.has(j.after));
+    if (running.size < slots && i >= 0) {
+      const job = pending.splice(i, 1)[0];
+      const p: Promise<void> = new Promise<void>((ok, fail) => {
+        const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2), '--job', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit'] });
+        child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`job ${job.key} exited with code ${code}`))));
+      }).then(() => {
+        finished.add(job.key);
+        running.delete(p);
+      });
+      running.add(p);
+      continue;
+    }
+    if (running.size === 0) throw new Error(`jobs waiting on unfinished dependencies: ${pending.map((j) => j.key).join(', ')}`);
+    await Promise.race(running);
+  }
+}
+
+// Report.
+const rows = [...(await readRows()).values()].filter((r) => jobs.some((j) => j.key === r.key));
+const summary = summarise(rows, tasks, settings, counts);
+const reportDir = resolve(args['report-dir']!);
+await mkdir(reportDir, { recursive: true });
+await writeFile(join(reportDir, 'transfer.json'), JSON.stringify({ ...summary, rows }, null, 2) + '\n');
+await writeFile(join(reportDir, 'transfer.svg'), renderPlot(summary));
+const md = renderMarkdown(summary);
+await writeFile(join(reportDir, 'transfer.md'), md);
+console.log(md);
+console.error(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s → ${join(reportDir, 'transfer.{json,md,svg}')}`);
