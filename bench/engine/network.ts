@@ -13,6 +13,11 @@
  * update on either side). GFLOP/s count conv and dense multiply-adds ×2 (backward = 2×forward).
  * The wasm ceiling is the fastest single-thread forward conv among the network's own 3×3
  * layer shapes, timed in the same run.
+ *
+ * When galmorph's oneDNN addon is built, the same measurements run again with
+ * GALMORPH_BACKEND=native kernels (`native`: one replica, one oneDNN thread; `workers2`: two
+ * data-parallel workers with one oneDNN thread each; `threads2`: one replica with two oneDNN
+ * threads) → `native_train_ratio_vs_pytorch` and `native_forward_ratio_vs_pytorch`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initEngine, tf, type EngineInfo } from '../../src/engine/index.js';
+import { loadAddon } from '../../src/engine/native.js';
 import { createModel, type ModelConfig } from '../../src/models/index.js';
 import { getSchema } from '../../src/schema/index.js';
 import { ReplicaCore, readWeights, type Shard } from '../../src/train/replica.js';
@@ -159,6 +165,15 @@ console.error('single-thread wasm…');
 const single = await timeSingle(config, schema.nAnswers, flops.conv3x3);
 console.error('two cores: data-parallel workers, threaded wasm build…');
 const two = await measureTwoCores(config, schema.nAnswers, batch, rounds);
+const addon = loadAddon();
+let native: { info: EngineInfo; single: Awaited<ReturnType<typeof timeSingle>>; two: Awaited<ReturnType<typeof measureTwoCores>> } | { error: string };
+if ('error' in addon) native = { error: addon.error };
+else {
+  console.error('native (oneDNN) single, two workers, two oneDNN threads…');
+  const nativeInfo = await initEngine({ backend: 'native' });
+  native = { info: nativeInfo, single: await timeSingle(config, schema.nAnswers), two: await measureTwoCores(config, schema.nAnswers, batch, rounds, 'native') };
+  await initEngine({ backend: 'wasm' });
+}
 console.error('PyTorch…');
 const torch = runTorch(config, schema.nAnswers) as TorchResult;
 
@@ -185,6 +200,16 @@ const galmorph = {
 };
 const pt = torch.by_threads;
 const pt1 = pt?.['1'];
+const nativeRates =
+  'error' in native
+    ? undefined
+    : {
+        train_images_per_s_1_thread: ips(native.single.train.cpu),
+        forward_images_per_s_1_thread: ips(native.single.forward.cpu),
+        train_images_per_s_2_workers: ips(native.single.train.cpu) * native.two.speedup_on_free_cores_estimated.workers2,
+        train_images_per_s_2_onednn_threads: ips(native.single.train.cpu) * native.two.speedup_on_free_cores_estimated.threaded2,
+      };
+const nativeTrain2 = nativeRates ? Math.max(nativeRates.train_images_per_s_2_workers, nativeRates.train_images_per_s_2_onednn_threads) : undefined;
 const report = {
   generated: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_before: loadBefore, loadavg_after: os.loadavg() },
@@ -198,6 +223,23 @@ const report = {
     'per core, 1 thread each (both shard inference over cores alike). Wall-clock figures of the same run are under measured_wall.',
   train_ratio_vs_pytorch: pt1?.train_images_per_s_cpu ? galmorph.workers2.train_images_per_s_free_cores_estimate / (2 * pt1.train_images_per_s_cpu) : null,
   forward_ratio_vs_pytorch: pt1?.forward_images_per_s_cpu ? galmorph.single.forward_images_per_s_cpu / pt1.forward_images_per_s_cpu : null,
+  // Same method, GALMORPH_BACKEND=native: the better 2-core configuration for training.
+  native_train_ratio_vs_pytorch: nativeTrain2 && pt1?.train_images_per_s_cpu ? nativeTrain2 / (2 * pt1.train_images_per_s_cpu) : null,
+  native_forward_ratio_vs_pytorch: nativeRates && pt1?.forward_images_per_s_cpu ? nativeRates.forward_images_per_s_1_thread / pt1.forward_images_per_s_cpu : null,
+  native: 'error' in native ? { error: native.error } : {
+    engine: native.info,
+    images_per_s: nativeRates,
+    best_2_core_configuration: nativeRates!.train_images_per_s_2_workers >= nativeRates!.train_images_per_s_2_onednn_threads ? '2 workers x 1 oneDNN thread' : '1 worker x 2 oneDNN threads',
+    gflops: { train_1_thread: nativeRates!.train_images_per_s_1_thread * trainGflop, forward_1_thread: nativeRates!.forward_images_per_s_1_thread * fwdGflop },
+    measured_wall: {
+      train_images_per_s_1_thread: ips(native.single.train.wall),
+      forward_images_per_s_1_thread: ips(native.single.forward.wall),
+      train_images_per_s_best: { workers2: native.two.images_per_s_best.workers2, threads2: native.two.images_per_s_best.threaded2 },
+      train_ratio_2_cores: pt ? Math.max(native.two.images_per_s_best.workers2, native.two.images_per_s_best.threaded2) / pt['2'].train_images_per_s : null,
+      forward_ratio_1_thread: pt1 ? ips(native.single.forward.wall) / pt1.forward_images_per_s : null,
+    },
+    two_cores: { ...native.two, rounds: undefined },
+  },
   // Single-thread training GFLOP/s over the single-thread forward-conv ceiling (CPU time).
   train_fraction_of_wasm_ceiling: (galmorph.single.train_images_per_s_cpu * trainGflop) / single.ceiling,
   wasm_ceiling_gflops: single.ceiling,

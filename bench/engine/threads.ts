@@ -5,7 +5,8 @@
  * - `workers2`: data-parallel, 2 worker threads with their own single-threaded wasm backend,
  *   half the batch each; the main thread sends the weights and averages the 2 gradients;
  * - `threaded2`: one replica on tfjs's threaded wasm build with a 2-thread XNNPACK pool
- *   (forced into Node by threaded_wasm.ts);
+ *   (forced into Node by threaded_wasm.ts) — or, with `--backend native`, one replica whose
+ *   oneDNN convolutions use 2 threads;
  * - `single`: one replica, one thread — the baseline.
  *
  * Every replica runs in a worker so all three pay the same messaging. Rounds are paired (each
@@ -19,7 +20,7 @@
  * worker's plus the main thread's averaging (workers2). Prints and writes
  * reports/engine-threads.json.
  *
- *   npx tsx bench/engine/threads.ts [--arch resnet-small] [--size 64] [--batch 32] [--rounds 6]
+ *   npx tsx bench/engine/threads.ts [--arch resnet-small] [--size 64] [--batch 32] [--rounds 6] [--backend wasm|native]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,8 +36,8 @@ import { threadCpuMs } from './thread_cpu.js';
 
 class Replica {
   private constructor(private readonly worker: Worker, readonly threads: number) {}
-  static start(config: ModelConfig, threads: number): Promise<Replica> {
-    const worker = startWorker(new URL('./threads_worker.js', import.meta.url), import.meta.url, { workerData: { config, threads } });
+  static start(config: ModelConfig, threads: number, backend: 'wasm' | 'native'): Promise<Replica> {
+    const worker = startWorker(new URL('./threads_worker.js', import.meta.url), import.meta.url, { workerData: { config, threads, backend } });
     return new Promise((resolve, reject) => {
       worker.once('message', (m: { threads: number }) => resolve(new Replica(worker, m.threads)));
       worker.once('error', reject);
@@ -74,15 +75,15 @@ export interface TwoCoreResult {
 }
 
 /** Runs the paired rounds for `config` (call after initEngine). */
-export async function measureTwoCores(config: ModelConfig, nAnswers: number, batch: number, rounds: number): Promise<TwoCoreResult> {
+export async function measureTwoCores(config: ModelConfig, nAnswers: number, batch: number, rounds: number, backend: 'wasm' | 'native' = 'wasm'): Promise<TwoCoreResult> {
   const model = new GalaxyModel(buildNetwork(config, 0), config);
   const weights = readWeights(model);
   model.dispose();
   const [single, a, b, threaded] = await Promise.all([
-    Replica.start(config, 1),
-    Replica.start(config, 1),
-    Replica.start(config, 1),
-    Replica.start(config, 2),
+    Replica.start(config, 1, backend),
+    Replica.start(config, 1, backend),
+    Replica.start(config, 1, backend),
+    Replica.start(config, 2, backend),
   ]);
   const configs: Record<string, () => Promise<number>> = {
     single: async () => (await single.step(weights, shard(config, nAnswers, batch))).cpuMs,
@@ -128,20 +129,22 @@ if (process.argv[1] === import.meta.filename) {
       size: { type: 'string', default: '64' },
       batch: { type: 'string', default: '32' },
       rounds: { type: 'string', default: '6' },
+      backend: { type: 'string', default: 'wasm' },
     },
   });
-  await initEngine({ backend: 'wasm' });
+  const backend = opts.backend === 'native' ? 'native' : 'wasm';
+  await initEngine({ backend });
   const schema = getSchema('decals-dr5');
   const probe = createModel({ schema, architecture: opts.arch, size: Number(opts.size) });
   probe.dispose();
   const loadBefore = os.loadavg();
-  const result = await measureTwoCores(probe.config, schema.nAnswers, Number(opts.batch), Number(opts.rounds));
+  const result = await measureTwoCores(probe.config, schema.nAnswers, Number(opts.batch), Number(opts.rounds), backend);
   const report = {
     generated: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg_before: loadBefore, loadavg_after: os.loadavg() },
     ...result,
   };
   mkdirSync('reports', { recursive: true });
-  writeFileSync('reports/engine-threads.json', JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(`reports/engine-threads${backend === 'native' ? '-native' : ''}.json`, JSON.stringify(report, null, 2) + '\n');
   console.log(JSON.stringify({ ...report, rounds: undefined }, null, 2));
 }

@@ -1,6 +1,7 @@
 /**
  * Worker of bench/engine/threads.ts: one network replica on its own wasm backend — the plain
- * single-threaded build, or tfjs's threaded build with an XNNPACK pool of `threads`.
+ * single-threaded build, or tfjs's threaded build with an XNNPACK pool of `threads`; with
+ * backend 'native', the plain build with oneDNN convolutions on `threads` threads.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine } from '../../src/engine/index.js';
@@ -9,9 +10,13 @@ import { ReplicaCore, type Shard } from '../../src/train/replica.js';
 import { initThreadedWasm } from './threaded_wasm.js';
 import { threadCpuMs } from './thread_cpu.js';
 
-const { config, threads } = workerData as { config: ModelConfig; threads: number };
-const actual = threads > 1 ? await initThreadedWasm(threads) : 1;
-await initEngine({ backend: 'wasm' });
+const { config, threads, backend } = workerData as { config: ModelConfig; threads: number; backend: 'wasm' | 'native' };
+let actual = threads;
+if (backend === 'native') await initEngine({ backend, threads });
+else {
+  actual = threads > 1 ? await initThreadedWasm(threads) : 1;
+  await initEngine({ backend: 'wasm' });
+}
 const core = new ReplicaCore(config);
 parentPort!.on('message', (msg: { weights: Float32Array; shard: Shard }) => {
   const c0 = threadCpuMs();

@@ -21,7 +21,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / m;
 }
 
-type Case = { x: number[]; f: number[]; s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'elu' };
+type Case = { x: [number, number, number, number]; f: [number, number, number, number]; s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'elu' };
 const CASES: Case[] = [
   { x: [4, 9, 9, 5], f: [3, 3, 5, 7], s: 1, pad: 'same', act: 'linear' },
   { x: [4, 10, 10, 5], f: [3, 3, 5, 7], s: 2, pad: 'same', act: 'relu' },
