@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
     seeds: { type: 'string', default: '0,1,2' },
     methods: { type: 'string', default: METHODS.join(',') },
     test: { type: 'string', default: '600' },
-    pool: { type: 'string', default: '8000' },
+    pool: { type: 'string', default: '9000' },
     'sim-seed': { type: 'string', default: '777' },
     steps: { type: 'string', default: '100' },
     'scratch-steps': { type: 'string', default: '150' },
