@@ -18,6 +18,10 @@ export {
   type ModelConfig, type CreateModelOptions, type ArchitectureSpec,
 } from './models/index.js';
 export {
+  exportOnnx, modelToOnnx, networkToOnnx, onnxGraphSpec, OnnxExportError, ONNX_INPUT, ONNX_REPRESENTATION, ONNX_OPSET,
+  type OnnxExportResult, type OnnxGraphSpec,
+} from './models/onnx.js';
+export {
   train, TrainingDivergedError, CheckpointError, treeLoss, dirichletMultinomialNll, expectedFractions, measureThroughput,
   type TrainOptions, type TrainResult, type EpochMetrics, type TrainingSet,
 } from './train/index.js';
@@ -43,8 +47,3 @@ export {
   type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
   type FinetuneTask, type FinetuneMode, type FinetunePrediction,
 } from './finetune/index.js';
-export {
-  createExplorer, serve, Survey, LabelDesk,
-  type Explorer, type ExplorerOptions, type RunningExplorer, type SurveyOptions, type GridQuery, type GridPage,
-  type QuestionView, type AnswerView, type LabelState, type LabelQuestion, type RankedGalaxy,
-} from './web/index.js';

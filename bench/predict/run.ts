@@ -4,26 +4,31 @@
  *
  *   npx tsx bench/predict/run.ts [--architecture resnet-small] [--images 512] [--quick]
  *
- * Figures:
- * - network images/s on the wasm engine, batch 64: deterministic head (passes 1) and MC dropout
- *   (passes 5, encoder once + the head on 5 masked copies);
+ * Figures, for every encoder engine available — tfjs on wasm, tfjs with galmorph's oneDNN
+ * convolutions ('native', when the addon is built; 2 threads) and ONNX Runtime (2 threads):
+ * - network images/s, batch 64: deterministic head (passes 1) and MC dropout (passes 5,
+ *   encoder once + the head on 5 masked copies);
+ * - the engine's forward-conv ceiling: best GFLOP/s of one 3×3 conv over the network's conv
+ *   shapes at batch 64 on that engine, and the fraction of it the network reaches
+ *   (images/s × GFLOP/image ÷ ceiling);
  * - end-to-end `predictSurvey` images/s on generated PNG cutouts (decode, preprocess, network,
  *   chunk commits, Parquet merge);
- * - the engine's forward-conv ceiling: best GFLOP/s of tf.conv2d over the network's 3×3 conv
- *   shapes at batch 64, and the fraction of it the network reaches (images/s × GFLOP/image ÷
- *   ceiling);
  * - PyTorch (Debian python3-torch; 2 threads, channels-last, no-grad, eval, warm-up) on the
  *   same architecture with the same weights, after checking both give the same concentrations.
+ * The fastest engine is galmorph's default (DEFAULT_INFERENCE_ENGINE); top-level ratios and
+ * fractions are that engine's.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { initEngine, tf } from '../../src/engine/index.js';
-import { createModel, saveModel, type GalaxyModel, type ArchitectureSpec } from '../../src/models/index.js';
+import * as ort from 'onnxruntime-node';
+import { initEngine, tf, type EngineInfo } from '../../src/engine/index.js';
+import { createModel, type GalaxyModel, type ArchitectureSpec } from '../../src/models/index.js';
+import { encodeOnnx, ATTR, ONNX_FLOAT } from '../../src/models/onnx-proto.js';
 import { getSchema } from '../../src/schema/index.js';
 import { writePng } from '../../src/data/index.js';
-import { predictSurvey } from '../../src/predict/index.js';
+import { predictSurvey, openEncoder, DEFAULT_INFERENCE_ENGINE, type Encoder } from '../../src/predict/index.js';
 import { forwardBatch } from '../../src/predict/uncertainty.js';
 
 const argv = process.argv.slice(2);
@@ -37,6 +42,7 @@ const nImages = Number(flag('images', quick ? '128' : '512'));
 const BATCH = 64;
 const PASSES = 5;
 const rounds = quick ? 3 : 8;
+const THREADS = 2;
 
 /** Multiply-adds × 2 of every conv and the dense head, per image. */
 function networkGflop(arch: ArchitectureSpec, size: number, bands: number, nAnswers: number): number {
@@ -79,40 +85,87 @@ async function bestInterleaved(fns: Record<string, () => Promise<unknown>>, n = 
   return best;
 }
 
-/**
- * Network images/s (passes 1 and MC passes) and the engine's forward-conv ceiling: best
- * GFLOP/s of tf.conv2d over the network's stride-1 3×3 conv shapes at batch 64.
- */
-async function measureEngine(model: GalaxyModel): Promise<{ net1: number; netMc: number; ceiling: number; shapes: Record<string, number> }> {
-  const arch = model.config.architecture;
-  const s = model.config.inputSize;
-  const fns: Record<string, () => Promise<unknown>> = {};
-  const flops: Record<string, number> = {};
+/** The network's stride-1 3×3 conv shapes at batch 64 (one per stage): [size, channels]. */
+function convShapes(arch: ArchitectureSpec, inputSize: number): [number, number][] {
+  let h = Math.ceil(inputSize / arch.stem.stride);
+  return arch.stages.map((st) => {
+    h = Math.ceil(h / st.stride);
+    return [h, st.channels];
+  });
+}
+const convName = ([h, c]: [number, number]) => `${h}²×${c} 3×3 s1`;
+const convFlops = ([h, c]: [number, number]) => 2 * BATCH * h * h * c * c * 9;
+
+/** One conv per shape on the active tfjs backend; returns timing closures and a release. */
+function tfjsConvs(shapes: [number, number][]): { fns: Record<string, () => Promise<unknown>>; release: () => void } {
   const held: tf.Tensor[] = [];
-  let h = Math.ceil(s / arch.stem.stride);
-  for (const st of arch.stages) {
-    const ho = Math.ceil(h / st.stride);
-    const x = tf.randomNormal([BATCH, ho, ho, st.channels]) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, st.channels, st.channels]) as tf.Tensor4D;
+  const fns: Record<string, () => Promise<unknown>> = {};
+  for (const shape of shapes) {
+    const [h, c] = shape;
+    const x = tf.randomNormal([BATCH, h, h, c]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, c, c]) as tf.Tensor4D;
     held.push(x, w);
-    const name = `${ho}²×${st.channels} 3×3 s1`;
-    flops[name] = 2 * BATCH * ho * ho * st.channels * st.channels * 9;
-    fns[name] = async () => {
+    fns[convName(shape)] = async () => {
       const y = tf.conv2d(x, w, 1, 'same');
       await y.data();
       y.dispose();
     };
-    h = ho;
   }
-  const x = tf.randomUniform([BATCH, s, s, model.config.bands]) as tf.Tensor4D;
-  held.push(x);
+  return { fns, release: () => tf.dispose(held) };
+}
+
+/** One ONNX Conv per shape (NCHW, as ORT runs it), in ONNX Runtime with THREADS threads. */
+async function onnxConvs(shapes: [number, number][]): Promise<{ fns: Record<string, () => Promise<unknown>>; release: () => Promise<void> }> {
+  const sessions: ort.InferenceSession[] = [];
+  const fns: Record<string, () => Promise<unknown>> = {};
+  for (const shape of shapes) {
+    const [h, c] = shape;
+    const w = new Float32Array(c * c * 9).map(() => Math.random() - 0.5);
+    const info = (name: string) => ({ name, type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: [BATCH, c, h, h].map((d) => ({ dimValue: d })) } } } });
+    const bytes = encodeOnnx({
+      irVersion: 7, producerName: 'galmorph-bench', producerVersion: '0', docString: '', metadataProps: [],
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'conv',
+        node: [{ opType: 'Conv', name: 'conv', input: ['x', 'w'], output: ['y'], attribute: [
+          { name: 'kernel_shape', type: ATTR.INTS, ints: [3, 3] }, { name: 'pads', type: ATTR.INTS, ints: [1, 1, 1, 1] },
+        ] }],
+        initializer: [{ name: 'w', dims: [c, c, 3, 3], dataType: ONNX_FLOAT, rawData: new Uint8Array(w.buffer) }],
+        input: [info('x')],
+        output: [info('y')],
+      },
+    });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    sessions.push(session);
+    const x = new ort.Tensor('float32', new Float32Array(BATCH * c * h * h).map(() => Math.random()), [BATCH, c, h, h]);
+    fns[convName(shape)] = () => session.run({ x });
+  }
+  return { fns, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
+}
+
+/** What one engine reaches: network images/s (passes 1 and MC passes) and its conv ceiling. */
+interface EngineFigures {
+  net1: number;
+  netMc: number;
+  ceiling: number;
+  shapes: Record<string, number>;
+}
+
+/**
+ * Network images/s through `encoder` (+ the tfjs head), interleaved with the engine's convs
+ * at the network's shapes, whose best GFLOP/s is the ceiling.
+ */
+async function measureEngine(model: GalaxyModel, encoder: Encoder, convs: Record<string, () => Promise<unknown>>, shapes: [number, number][]): Promise<EngineFigures> {
+  const s = model.config.inputSize;
+  const x = new Float32Array(BATCH * s * s * model.config.bands).map(() => Math.random());
   const ids = Array.from({ length: BATCH }, (_, i) => `g${i}`);
-  fns.net1 = () => forwardBatch(model, x, ids, 1, 0);
-  fns.netMc = () => forwardBatch(model, x, ids, PASSES, 0);
-  const t = await bestInterleaved(fns);
-  tf.dispose(held);
-  const shapes = Object.fromEntries(Object.keys(flops).map((k) => [k, flops[k] / t[k] / 1e9]));
-  return { net1: BATCH / t.net1, netMc: BATCH / t.netMc, ceiling: Math.max(...Object.values(shapes)), shapes };
+  const t = await bestInterleaved({
+    ...convs,
+    net1: () => forwardBatch(model, encoder, x, ids, 1, 0),
+    netMc: () => forwardBatch(model, encoder, x, ids, PASSES, 0),
+  });
+  const gflops = Object.fromEntries(shapes.map((sh) => [convName(sh), convFlops(sh) / t[convName(sh)] / 1e9]));
+  return { net1: BATCH / t.net1, netMc: BATCH / t.netMc, ceiling: Math.max(...Object.values(gflops)), shapes: gflops };
 }
 
 async function makeCutouts(dir: string, n: number, size: number): Promise<void> {
@@ -168,30 +221,76 @@ function runTorch(dir: string): Record<string, number | string> | { error: strin
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
-const info = await initEngine({ backend: 'wasm' });
+await initEngine({ backend: 'wasm' });
 const schema = getSchema('decals-dr5');
 const model = createModel({ schema, architecture, seed: 0 });
 const { inputSize: size, bands } = model.config;
 const gflop = networkGflop(model.config.architecture, size, bands, schema.nAnswers);
-console.log(`${architecture}, ${size} px, ${gflop.toFixed(4)} GFLOP/image; engine ${info.backend} (simd ${info.simd}, ${info.threads} thread)`);
+const shapes = convShapes(model.config.architecture, size);
+console.log(`${architecture}, ${size} px, ${gflop.toFixed(4)} GFLOP/image, batch ${BATCH}`);
 
 const work = mkdtempSync(join(tmpdir(), 'gm-bench-predict-'));
+const cutouts = join(work, 'cutouts');
+mkdirSync(cutouts);
+const cutoutSize = Math.round(size / model.config.evalCrop);
+await makeCutouts(cutouts, nImages, cutoutSize);
+
 // Same weights and inputs in PyTorch: concentrations must agree before speeds are compared.
 const nCheck = 8;
 const check = new Float32Array(nCheck * size * size * bands).map((_, i) => ((i * 2654435761) % 1000) / 1000);
-const xc = tf.tensor4d(check, [nCheck, size, size, bands]);
-const { alpha } = await forwardBatch(model, xc, Array.from({ length: nCheck }, (_, i) => `c${i}`), 1, 0);
-xc.dispose();
+const checkIds = Array.from({ length: nCheck }, (_, i) => `c${i}`);
+const tfjsCheck = await openEncoder(model, { engine: 'tfjs' });
+const { alpha } = await forwardBatch(model, tfjsCheck, check, checkIds, 1, 0);
 exportForTorch(model, work, check, alpha!, nCheck);
 
-// PyTorch before and after the wasm figures, best of the two, so that a burst of load from
+/** One engine's figures: network, ceiling, end to end. */
+interface EngineRun {
+  encoder: 'tfjs' | 'onnx';
+  backend: string;
+  threads: number;
+  figures: EngineFigures;
+  e2e: Record<string, number>;
+}
+const runs: Record<string, EngineRun> = {};
+const unavailable: Record<string, string> = {};
+
+async function runEngine(name: string, encoderName: 'tfjs' | 'onnx', threads: number, backend: string): Promise<void> {
+  const encoder = await openEncoder(model, { engine: encoderName, threads });
+  const convs = encoderName === 'onnx' ? await onnxConvs(shapes) : tfjsConvs(shapes);
+  // The ONNX graph must compute what tfjs computes before its speed counts.
+  const { alpha: a } = await forwardBatch(model, encoder, check, checkIds, 1, 0);
+  const maxRel = Math.max(...a!.map((v, i) => Math.abs(v - alpha![i]) / Math.abs(alpha![i])));
+  if (!(maxRel < 1e-4)) throw new Error(`${name}: concentrations differ from tfjs by ${maxRel} (relative)`);
+  const figures = await measureEngine(model, encoder, convs.fns, shapes);
+  await convs.release();
+  await encoder.dispose();
+  const e2e: Record<string, number> = {};
+  for (const passes of [1, PASSES]) {
+    const r = await predictSurvey({ model, images: cutouts, out: join(work, `${name}-p${passes}.parquet`), batchSize: BATCH, passes, engine: encoderName, threads });
+    e2e[`passes_${passes}`] = r.rows / r.seconds;
+  }
+  runs[name] = { encoder: encoderName, backend, threads, figures, e2e };
+  console.log(
+    `${name}: network ${figures.net1.toFixed(1)} images/s (passes 1), ${figures.netMc.toFixed(1)} (passes ${PASSES}); ` +
+      `conv ceiling ${figures.ceiling.toFixed(1)} GFLOP/s; end to end ${e2e.passes_1.toFixed(1)} / ${e2e[`passes_${PASSES}`].toFixed(1)} images/s`,
+  );
+}
+
+// PyTorch before and after the galmorph figures, best of the two, so that a burst of load from
 // other processes does not decide the ratio.
 const torchRuns = [runTorch(work)];
-const engine = await measureEngine(model);
-const { net1, netMc } = engine;
-const ceiling = { gflops: engine.ceiling, shapes: engine.shapes };
-console.log(`engine forward-conv ceiling: ${ceiling.gflops.toFixed(1)} GFLOP/s`, ceiling.shapes);
-console.log(`network, batch ${BATCH}: ${net1.toFixed(1)} images/s (passes 1), ${netMc.toFixed(1)} images/s (passes ${PASSES})`);
+const wasmInfo: EngineInfo = await initEngine({ backend: 'wasm' });
+await runEngine('wasm', 'tfjs', wasmInfo.threads, `tfjs-wasm (simd ${wasmInfo.simd})`);
+try {
+  const nativeInfo = await initEngine({ backend: 'native', threads: THREADS });
+  await runEngine('native', 'tfjs', nativeInfo.threads, `tfjs-wasm + ${nativeInfo.native} convolutions`);
+} catch (e) {
+  unavailable.native = (e as Error).message;
+  console.log(`native: unavailable (${unavailable.native})`);
+}
+// The head of the onnx path runs on tfjs wasm, the baseline every install has.
+await initEngine({ backend: 'wasm' });
+await runEngine('onnx', 'onnx', THREADS, `onnxruntime-node ${ort.env.versions.common} (CPU)`);
 torchRuns.push(runTorch(work));
 const torchFigure = (key: string) => Math.max(...torchRuns.map((t) => (key in t ? Number((t as Record<string, unknown>)[key]) : NaN)));
 const torch1 = torchFigure('images_per_s_passes_1');
@@ -199,20 +298,29 @@ const torchMc = torchFigure(`images_per_s_passes_${PASSES}`);
 const torch = { ...torchRuns[0], images_per_s_passes_1: torch1, [`images_per_s_passes_${PASSES}`]: torchMc, runs: torchRuns };
 console.log('pytorch:', torch);
 
-const modelDir = join(work, 'model');
-await saveModel(model, modelDir);
-const cutouts = join(work, 'cutouts');
-mkdirSync(cutouts);
-const cutoutSize = Math.round(size / model.config.evalCrop);
-await makeCutouts(cutouts, nImages, cutoutSize);
-const e2e: Record<string, number> = {};
-for (const passes of [1, PASSES]) {
-  const r = await predictSurvey({ model, images: cutouts, out: join(work, `p${passes}.parquet`), batchSize: BATCH, passes });
-  e2e[`passes_${passes}`] = r.rows / r.seconds;
+const fastest = Object.entries(runs).sort((a, b) => b[1].figures.netMc - a[1].figures.netMc)[0][0];
+const defaultRun = DEFAULT_INFERENCE_ENGINE === 'onnx' ? 'onnx' : 'native' in runs ? 'native' : 'wasm';
+if (runs[fastest].encoder !== DEFAULT_INFERENCE_ENGINE) {
+  console.warn(`note: the fastest engine here is ${fastest}, but galmorph's default is ${DEFAULT_INFERENCE_ENGINE} (src/predict/engine.ts)`);
 }
-console.log(`end to end (${nImages} PNG cutouts of ${cutoutSize} px):`, e2e);
+const bestCeiling = Math.max(...Object.values(runs).map((r) => r.figures.ceiling));
 
 const round = (x: number, d = 3) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
+const engineBlock = (r: EngineRun) => ({
+  encoder: r.encoder,
+  backend: r.backend,
+  threads: r.threads,
+  network_images_per_s: { passes_1: round(r.figures.net1, 1), [`passes_${PASSES}`]: round(r.figures.netMc, 1) },
+  network_gflops: { passes_1: round(r.figures.net1 * gflop, 2), [`passes_${PASSES}`]: round(r.figures.netMc * gflop, 2) },
+  ratio_vs_pytorch: round(r.figures.netMc / torchMc),
+  ratio_vs_pytorch_passes_1: round(r.figures.net1 / torch1),
+  fraction_of_engine_ceiling: round((r.figures.netMc * gflop) / r.figures.ceiling),
+  end_to_end_images_per_s: Object.fromEntries(Object.entries(r.e2e).map(([k, v]) => [k, round(v, 1)])),
+  end_to_end_images: nImages,
+  engine_conv_ceiling_gflops: round(r.figures.ceiling, 2),
+  engine_conv_shapes_gflops: Object.fromEntries(Object.entries(r.figures.shapes).map(([k, v]) => [k, round(v, 2)])),
+});
+const d = runs[defaultRun].figures;
 const report = {
   ...(() => {
     try {
@@ -223,26 +331,30 @@ const report = {
   })(),
   generated: new Date().toISOString(),
   command: `npx tsx bench/predict/run.ts ${argv.join(' ')}`.trim(),
-  // Other processes on a shared machine slow both engines; the load average says how much.
+  // Other processes on a shared machine slow every engine; the load average says how much.
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => round(x, 2)) },
   network: { architecture, inputSize: size, bands, gflopPerImage: round(gflop, 5), batch: BATCH, mcPasses: PASSES },
-  ratio_vs_pytorch: round(netMc / torchMc),
-  ratio_vs_pytorch_passes_1: round(net1 / torch1),
-  fraction_of_engine_ceiling: round((netMc * gflop) / ceiling.gflops),
-  fraction_of_engine_ceiling_passes_1: round((net1 * gflop) / ceiling.gflops),
-  galmorph: {
-    engine: info.backend,
-    threads: info.threads,
-    network_images_per_s: { passes_1: round(net1, 1), [`passes_${PASSES}`]: round(netMc, 1) },
-    network_gflops: { passes_1: round(net1 * gflop, 2), [`passes_${PASSES}`]: round(netMc * gflop, 2) },
-    end_to_end_images_per_s: Object.fromEntries(Object.entries(e2e).map(([k, v]) => [k, round(v, 1)])),
-    end_to_end_images: nImages,
-    engine_conv_ceiling_gflops: round(ceiling.gflops, 2),
-    engine_conv_shapes_gflops: Object.fromEntries(Object.entries(ceiling.shapes).map(([k, v]) => [k, round(v, 2)])),
-  },
+  // Top-level figures are galmorph's default engine's (what `galmorph predict` runs).
+  default_engine: defaultRun,
+  fastest_engine: fastest,
+  ratio_vs_pytorch: round(d.netMc / torchMc),
+  ratio_vs_pytorch_passes_1: round(d.net1 / torch1),
+  fraction_of_engine_ceiling: round((d.netMc * gflop) / d.ceiling),
+  fraction_of_engine_ceiling_passes_1: round((d.net1 * gflop) / d.ceiling),
+  // Against the highest conv ceiling of any engine galmorph can run on here.
+  fraction_of_best_engine_ceiling: round((d.netMc * gflop) / bestCeiling),
+  onnx_ratio_vs_pytorch: round(runs.onnx.figures.netMc / torchMc),
+  onnx_ratio_vs_pytorch_passes_1: round(runs.onnx.figures.net1 / torch1),
+  onnx_images_per_s: { passes_1: round(runs.onnx.figures.net1, 1), [`passes_${PASSES}`]: round(runs.onnx.figures.netMc, 1) },
+  galmorph: { engine: defaultRun, ...engineBlock(runs[defaultRun]) },
+  engines: { ...Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, engineBlock(r)])), ...Object.fromEntries(Object.entries(unavailable).map(([k, why]) => [k, { unavailable: why }])) },
   pytorch: torch,
 };
 mkdirSync('reports', { recursive: true });
 writeFileSync('reports/predict.json', JSON.stringify(report, null, 2) + '\n');
-console.log(`ratio_vs_pytorch ${report.ratio_vs_pytorch}, fraction_of_engine_ceiling ${report.fraction_of_engine_ceiling} → reports/predict.json`);
+console.log(
+  `default ${defaultRun}: ratio_vs_pytorch ${report.ratio_vs_pytorch}, fraction_of_engine_ceiling ${report.fraction_of_engine_ceiling}, ` +
+    `of the best engine's ceiling ${report.fraction_of_best_engine_ceiling}; onnx_ratio_vs_pytorch ${report.onnx_ratio_vs_pytorch} → reports/predict.json`,
+);
+await tfjsCheck.dispose();
 model.dispose();

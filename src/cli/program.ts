@@ -4,18 +4,18 @@ import * as schema from './commands/schema.js';
 import * as simulate from './commands/simulate.js';
 import * as train from './commands/train.js';
 import * as predict from './commands/predict.js';
+import * as exportOnnx from './commands/export-onnx.js';
 import * as search from './commands/search.js';
 import * as anomalies from './commands/anomalies.js';
 import * as finetune from './commands/finetune.js';
-import * as serve from './commands/serve.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, search, anomalies, finetune, serve];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, exportOnnx, search, anomalies, finetune];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
   const program = new Command('galmorph')
-    .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune, explore in the browser')
+    .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     // Before the commands are added, so they inherit it: parse errors throw to runCli

@@ -71,7 +71,7 @@ export async function saveModel(model: GalaxyModel, dir: string, training?: Reco
 
 /** Read a model config (config.json) from a model directory. */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
-  const config = JSON.parse(await readOrThrow(join(dir, CONFIG_JSON), 'utf8')) as ModelConfig;
+  const config = JSON.parse(await readModelFile(join(dir, CONFIG_JSON), 'utf8')) as ModelConfig;
   if (config.format !== 'galmorph-model') throw new ModelLoadError(`${join(dir, CONFIG_JSON)} is not a galmorph model config`);
   if (config.formatVersion !== 1) throw new ModelLoadError(`${join(dir, CONFIG_JSON)}: unsupported formatVersion ${config.formatVersion}`);
   return config;
@@ -83,15 +83,16 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
  */
 export async function loadModel(dir: string): Promise<GalaxyModel> {
   const config = await readModelConfig(dir);
-  const modelJson = JSON.parse(await readOrThrow(join(dir, MODEL_JSON), 'utf8')) as tf.io.ModelJSON;
-  const weights = await readOrThrow(join(dir, WEIGHTS_BIN));
+  const modelJson = JSON.parse(await readModelFile(join(dir, MODEL_JSON), 'utf8')) as tf.io.ModelJSON;
+  const weights = await readModelFile(join(dir, WEIGHTS_BIN));
   const net = await deserializeNetwork({ modelJson, weights });
   return new GalaxyModel(net, config);
 }
 
-async function readOrThrow(path: string): Promise<Buffer>;
-async function readOrThrow(path: string, enc: 'utf8'): Promise<string>;
-async function readOrThrow(path: string, enc?: 'utf8'): Promise<Buffer | string> {
+/** Read a file of a model directory; a missing or unreadable file is a ModelLoadError naming it. */
+export async function readModelFile(path: string): Promise<Buffer>;
+export async function readModelFile(path: string, enc: 'utf8'): Promise<string>;
+export async function readModelFile(path: string, enc?: 'utf8'): Promise<Buffer | string> {
   try {
     return enc ? await readFile(path, enc) : await readFile(path);
   } catch (e) {

@@ -51,8 +51,8 @@ export async function embedSurvey(options: EmbedOptions): Promise<EmbedResult> {
       kind: 'embed',
       valueColumns: Array.from({ length: dim }, (_, j) => ({ name: featureColumn(j, dim), type: 'FLOAT' as const })),
       settings: {},
-      async compute(m, images, ids) {
-        return (await forwardBatch(m, images, ids, 0, 0)).representation;
+      async compute(m, encoder, images, ids) {
+        return (await forwardBatch(m, encoder, images, ids, 0, 0)).representation;
       },
     };
   }, options);
@@ -75,7 +75,7 @@ export async function embedSurvey(options: EmbedOptions): Promise<EmbedResult> {
     const result = await run.finish(pca ? pcaTransform(pca.model, features) : undefined);
     return { ...result, ...(pca ? { pca } : {}) };
   } finally {
-    run.dispose();
+    await run.dispose();
   }
 }
 

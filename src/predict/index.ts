@@ -9,4 +9,5 @@ export {
   type PcaModel, type PcaFitOptions,
 } from './pca.js';
 export { summariseConcentrations } from './uncertainty.js';
+export { openEncoder, INFERENCE_ENGINES, DEFAULT_INFERENCE_ENGINE, type InferenceEngine, type Encoder, type EncoderOptions } from './engine.js';
 export { calibration, midPit, betaCdf, type CalibrationOptions, type CalibrationReport, type QuestionCalibration } from './calibration.js';

@@ -52,8 +52,8 @@ export async function predictSurvey(options: PredictOptions): Promise<SurveyResu
       kind: 'predict',
       valueColumns: predictionColumns(model.schema),
       settings: { passes, seed },
-      async compute(m, images, ids) {
-        const { alpha } = await forwardBatch(m, images, ids, passes, seed);
+      async compute(m, encoder, images, ids) {
+        const { alpha } = await forwardBatch(m, encoder, images, ids, passes, seed);
         return summariseConcentrations(m.schema, alpha!, passes, ids.length);
       },
     }),
@@ -63,6 +63,6 @@ export async function predictSurvey(options: PredictOptions): Promise<SurveyResu
     await run.process();
     return await run.finish();
   } finally {
-    run.dispose();
+    await run.dispose();
   }
 }

@@ -13,12 +13,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { initEngine, tf } from '../engine/index.js';
+import { initEngine } from '../engine/index.js';
 import { loadModel, prepareImages, decodeSize, type GalaxyModel, type ImageLike } from '../models/index.js';
 import { readImage, writeFileAtomic } from '../data/index.js';
 import { OptionError } from '../errors.js';
 import { openSurveyInput, type InputOptions, type SurveyInput, type SurveyItem } from './inputs.js';
 import { checkShard, shardRange, type Shard } from './shard.js';
+import { openEncoder, type Encoder, type InferenceEngine } from './engine.js';
 import {
   TableSink, concatBlocks, emptyBlock, parquetRowCount, readParquetBlocks, writeParquetBlock,
   type ColumnBlock, type ColumnSpec, type TableFormat,
@@ -36,6 +37,13 @@ export interface SurveyOptions extends InputOptions {
   shard?: Shard;
   /** Images per network batch. @default 64 */
   batchSize?: number;
+  /**
+   * Engine of the encoder: 'onnx' (ONNX Runtime) or 'tfjs' (see engine.ts). The results agree
+   * to ~1e-6, so a run may be resumed with the other engine. @default 'onnx'
+   */
+  engine?: InferenceEngine;
+  /** Threads of the ONNX Runtime encoder. @default os.availableParallelism() */
+  threads?: number;
   /** Rows per committed chunk: the most work an interruption can lose. @default 1024 */
   chunkSize?: number;
   /** Replace an existing output file instead of refusing. @default false */
@@ -75,8 +83,8 @@ export interface SurveyTask {
   valueColumns: ColumnSpec[];
   /** Settings that change the values (checked on resume). */
   settings: Record<string, unknown>;
-  /** Values `[n, valueColumns.length]` row-major for a batch of prepared images. */
-  compute(model: GalaxyModel, images: tf.Tensor4D, ids: readonly string[]): Promise<Float32Array | Float64Array>;
+  /** Values `[n, valueColumns.length]` row-major for a batch of prepared images `[n, S, S, bands]`. */
+  compute(model: GalaxyModel, encoder: Encoder, images: Float32Array, ids: readonly string[]): Promise<Float32Array | Float64Array>;
 }
 
 /** Extra columns computed at merge time from the committed columns (e.g. PCA). */
@@ -128,6 +136,7 @@ export class SurveyRun {
     readonly input: SurveyInput,
     readonly model: GalaxyModel,
     private readonly ownsModel: boolean,
+    readonly encoder: Encoder,
     readonly range: [number, number],
     readonly chunkSize: number,
     readonly batchSize: number,
@@ -164,15 +173,18 @@ export class SurveyRun {
       await initEngine();
       model = await loadModel(options.model);
     } else model = options.model;
-    let run: SurveyRun | undefined;
+    let encoder: Encoder | undefined;
     try {
-      run = new SurveyRun(makeTask(model), options, input, model, owns, range, chunkSize, batchSize, format);
+      const task = makeTask(model);
+      encoder = await openEncoder(model, { engine: options.engine, threads: options.threads });
+      const run = new SurveyRun(task, options, input, model, owns, encoder, range, chunkSize, batchSize, format);
       await run.claimPartial(shard);
+      return run;
     } catch (e) {
+      await encoder?.dispose();
       if (owns) model.dispose();
       throw e;
     }
-    return run;
   }
 
   private async claimPartial(shard: Shard): Promise<void> {
@@ -277,14 +289,7 @@ export class SurveyRun {
       const s0 = starts[b];
       loaded.status.forEach((st, j) => (status[s0 + j] = st));
       if (loaded.okIndex.length > 0) {
-        const { inputSize: size, bands } = this.model.config;
-        const x = tf.tensor4d(loaded.prepared, [loaded.okIndex.length, size, size, bands]);
-        let out;
-        try {
-          out = await this.task.compute(this.model, x, loaded.okIndex.map((j) => chunk[s0 + j].id));
-        } finally {
-          x.dispose();
-        }
+        const out = await this.task.compute(this.model, this.encoder, loaded.prepared, loaded.okIndex.map((j) => chunk[s0 + j].id));
         loaded.okIndex.forEach((j, k) => {
           for (let v = 0; v < nv; v++) values[v][s0 + j] = out[k * nv + v];
         });
@@ -391,8 +396,9 @@ export class SurveyRun {
     };
   }
 
-  /** Release the model if this run loaded it. */
-  dispose(): void {
+  /** Release the encoder, and the model if this run loaded it. */
+  async dispose(): Promise<void> {
+    await this.encoder.dispose();
     if (this.ownsModel) this.model.dispose();
   }
 }

@@ -20,6 +20,7 @@ import { tf } from '../engine/index.js';
 import type { GalaxyModel } from '../models/index.js';
 import type { Schema } from '../schema/index.js';
 import { hashString, rng } from '../util/random.js';
+import type { Encoder } from './engine.js';
 
 /**
  * Summarise MC-dropout concentrations for `n` galaxies.
@@ -87,12 +88,14 @@ export function dropoutMasks(ids: readonly string[], passes: number, dim: number
  * encoder pass: the head runs on all `passes` masked copies of the batch at once
  * (`[passes · n, dim]`), so extra passes cost one small matrix product, not extra forwards.
  * With `passes = 1` the head runs deterministically (no dropout).
- * @param images `[n, size, size, bands]` prepared tensor (not disposed here)
+ * @param encoder runs the encoder (tfjs or ONNX Runtime, see engine.ts); the head runs in tfjs
+ * @param images `[n, size, size, bands]` prepared images, n = `ids.length`
  * @returns representations `[n, dim]` and, unless `passes = 0`, concentrations `[passes, n, nAnswers]`
  */
 export async function forwardBatch(
   model: GalaxyModel,
-  images: tf.Tensor4D,
+  encoder: Encoder,
+  images: Float32Array,
   ids: readonly string[],
   passes: number,
   seed: number,
@@ -100,24 +103,23 @@ export async function forwardBatch(
   const n = ids.length;
   const dim = model.config.representationDim;
   const rate = model.dropout.rate;
-  const rep = model.represent(images);
-  let alphaT: tf.Tensor | null = null;
-  if (passes > 0) {
-    const dense = model.net.getLayer('head_dense');
-    const conc = model.net.getLayer('concentrations');
-    alphaT = tf.tidy(() => {
-      let x: tf.Tensor = rep;
-      if (passes > 1 && rate > 0) {
-        const masks = tf.tensor3d(dropoutMasks(ids, passes, dim, rate, seed), [passes, n, dim]);
-        x = tf.reshape(tf.mul(masks, tf.expandDims(rep, 0)), [passes * n, dim]);
-      } else if (passes > 1) {
-        x = tf.tile(rep, [passes, 1]);
-      }
-      return conc.apply(dense.apply(x)) as tf.Tensor;
-    });
+  const representation = await encoder.represent(images, n);
+  if (passes === 0) return { representation, alpha: null };
+  const dense = model.net.getLayer('head_dense');
+  const conc = model.net.getLayer('concentrations');
+  const alphaT = tf.tidy(() => {
+    let x: tf.Tensor = tf.tensor2d(representation, [n, dim]);
+    if (passes > 1 && rate > 0) {
+      const masks = tf.tensor3d(dropoutMasks(ids, passes, dim, rate, seed), [passes, n, dim]);
+      x = tf.reshape(tf.mul(masks, tf.expandDims(x, 0)), [passes * n, dim]);
+    } else if (passes > 1) {
+      x = tf.tile(x, [passes, 1]);
+    }
+    return conc.apply(dense.apply(x)) as tf.Tensor;
+  });
+  try {
+    return { representation, alpha: (await alphaT.data()) as Float32Array };
+  } finally {
+    alphaT.dispose();
   }
-  const representation = (await rep.data()) as Float32Array;
-  const alpha = alphaT ? ((await alphaT.data()) as Float32Array) : null;
-  tf.dispose([rep, ...(alphaT ? [alphaT] : [])]);
-  return { representation, alpha };
 }

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { embedSurvey, fitPcaFromFiles, parseShard, predictSurvey, type PcaModel, type SurveyOptions, type SurveyResult } from '../../predict/index.js';
+import {
+  embedSurvey, fitPcaFromFiles, parseShard, predictSurvey, INFERENCE_ENGINES, DEFAULT_INFERENCE_ENGINE,
+  type InferenceEngine, type PcaModel, type SurveyOptions, type SurveyResult,
+} from '../../predict/index.js';
 import { OptionError } from '../../errors.js';
 import { createProgress } from '../progress.js';
 import { int, log } from '../util.js';
@@ -16,6 +19,8 @@ interface RunFlags {
   idColumn?: string;
   imageColumn?: string;
   overwrite?: boolean;
+  engine?: InferenceEngine;
+  threads?: number;
 }
 
 /** Flags shared by predict and embed; defaults are the library's (shown in the help). */
@@ -31,7 +36,9 @@ function surveyFlags(cmd: Command): Command {
     .option('--shard <i/N>', 'process shard i of N (0-based, contiguous), e.g. $SLURM_ARRAY_TASK_ID/16')
     .option('--id-column <name>', 'catalogue id column (default id)')
     .option('--image-column <name>', 'catalogue image-path column, relative to the catalogue folder or absolute (default image_path)')
-    .option('--overwrite', 'replace an existing output file');
+    .option('--overwrite', 'replace an existing output file')
+    .option('--engine <engine>', `encoder engine: ${INFERENCE_ENGINES.join(' or ')} (default ${DEFAULT_INFERENCE_ENGINE}, the faster measured)`)
+    .option('--threads <n>', 'threads of the onnx engine (default: the CPUs this process may use)', int);
 }
 
 function surveyOptions(o: RunFlags, onProgress: (d: number, t: number) => void): SurveyOptions {
@@ -47,6 +54,8 @@ function surveyOptions(o: RunFlags, onProgress: (d: number, t: number) => void):
     idColumn: o.idColumn,
     imageColumn: o.imageColumn,
     overwrite: o.overwrite,
+    engine: o.engine,
+    threads: o.threads,
     onProgress,
   };
 }
