@@ -47,3 +47,8 @@ export {
   type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
   type FinetuneTask, type FinetuneMode, type FinetunePrediction,
 } from './finetune/index.js';
+export {
+  createExplorer, serve, Survey, LabelDesk,
+  type Explorer, type ExplorerOptions, type RunningExplorer, type SurveyOptions, type GridQuery, type GridPage,
+  type QuestionView, type AnswerView, type LabelState, type LabelQuestion, type RankedGalaxy,
+} from './web/index.js';

@@ -8,14 +8,15 @@ import * as exportOnnx from './commands/export-onnx.js';
 import * as search from './commands/search.js';
 import * as anomalies from './commands/anomalies.js';
 import * as finetune from './commands/finetune.js';
+import * as serve from './commands/serve.js';
 
 /** Command modules, each registering its commands; every action calls one library function. */
-const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, exportOnnx, search, anomalies, finetune];
+const COMMANDS: { register(program: Command): void }[] = [schema, simulate, train, predict, exportOnnx, search, anomalies, finetune, serve];
 
 /** Build the command tree. */
 export function buildProgram(): Command {
   const program = new Command('galmorph')
-    .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune')
+    .description('Galaxy morphology tools: simulate, train, predict, embed, search, rank anomalies, fine-tune, explore in the browser')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     // Before the commands are added, so they inherit it: parse errors throw to runCli
