@@ -206,6 +206,9 @@ export async function createExplorer(options: ExplorerOptions): Promise<Explorer
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
+  // Browsers ask for it on every page; no icon rather than a logged 404.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
+
   app.get('/label', async (_req, reply) => reply.type('text/html; charset=utf-8').send(labelPage(desk !== null)));
 
   app.get<{ Params: { id: string } }>('/images/:id', { schema: { params: idParams } }, async (req, reply) => {
