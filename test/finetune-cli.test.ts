@@ -28,9 +28,13 @@ test('galmorph finetune prints per-epoch validation metrics and the final accura
   assert.match(r.stderr, /validation: 6 galaxies, loss [\d.]+, accuracy [\d.]+, ROC-AUC [\d.]+ \(epoch \d\); model in /);
   assert.ok(existsSync(join(out, 'predictions.csv')) && existsSync(join(out, 'config.json')));
 
-  const bad = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'votes', '--out', join(tmp(), 'x'));
+  const bad = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'ranking', '--out', join(tmp(), 'x'));
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /galmorph: error: finetune: unknown task "votes"; valid: binary, multiclass, regression/);
+  assert.match(bad.stderr, /galmorph: error: finetune: unknown task "ranking"; valid: binary, multiclass, regression, votes/);
+  // A labels table without the tree's count columns is one clear line, before any training.
+  const noVotes = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'votes', '--schema', 'gz2', '--out', join(tmp(), 'x'));
+  assert.equal(noVotes.code, 2);
+  assert.match(noVotes.stderr, /galmorph: error: .*labels\.csv: missing 30 of 30 vote count columns for schema gz2/);
   const badMode = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'binary', '--mode', 'some', '--out', join(tmp(), 'x'));
   assert.match(badMode.stderr, /unknown mode "some"; valid: linear-probe, head, partial, full/);
 });

@@ -17,6 +17,8 @@ import { initEngine, tf, tfl, type BackendChoice } from '../engine/index.js';
 import { centreCropMap, resampleInto, type InputSpec } from '../models/preprocess.js';
 import { readImage, writeFileAtomic, writeTable, type Cell } from '../data/index.js';
 import { augmentInto, type AugmentOptions } from '../train/augment.js';
+import { dirichletMultinomialNll, expectedFractions } from '../train/loss.js';
+import { getSchema, schemaToSpec, votesToFractions, type Schema } from '../schema/index.js';
 import { ImageCache } from '../train/data.js';
 import { AdamW } from '../train/optimizer.js';
 import { epochPermutation, mix, rng, Stream } from '../train/random.js';
@@ -55,6 +57,11 @@ export interface FinetuneOptions {
   /** Output model directory. */
   out: string;
   task: FinetuneTask;
+  /**
+   * `votes` task: the decision tree of the labels' `<question>_<answer>` vote-count columns —
+   * a built-in name, a custom tree's .json path, or a Schema. @default 'decals-dr5'
+   */
+  schema?: string | Schema;
   /** @default 'head' */
   mode?: FinetuneMode;
   /** Folder of `<id>.png|jpg|fits` images. @default the labels' `imageColumn` */
@@ -111,7 +118,7 @@ export interface FinetuneEpoch {
   valAccuracy: number | null;
   /** Binary only: ROC-AUC of the positive class. */
   valAuc: number | null;
-  /** Regression only, in target units. */
+  /** Regression: in target units; votes: of the vote fractions, over answered questions. */
   valMae: number | null;
   seconds: number;
   best: boolean;
@@ -120,7 +127,7 @@ export interface FinetuneEpoch {
 /** A validation galaxy's prediction with its true label. */
 export interface ValidationPrediction extends FinetunePrediction {
   id: string;
-  /** True class name, or the true value as a string for regression. */
+  /** True class name, the true value as a string for regression, '' for votes (counts are in the labels). */
   truth: string;
 }
 
@@ -145,7 +152,7 @@ export interface FinetuneResult {
   predictions: ValidationPrediction[];
 }
 
-interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize'>> {
+interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize' | 'schema'>> {
   classWeights: FinetuneOptions['classWeights'];
 }
 
@@ -188,6 +195,8 @@ function resolve(o: FinetuneOptions): Resolved {
   if (!(r.weightDecay >= 0) || !(r.clipNorm >= 0) || !(r.l2 >= 0)) throw new OptionError('finetune: weightDecay, clipNorm and l2 must be ≥ 0');
   if (!(r.lrDecay > 0 && r.lrDecay <= 1)) throw new OptionError(`finetune: lrDecay must be in (0, 1], got ${r.lrDecay}`);
   if (!(r.dropout >= 0 && r.dropout < 1)) throw new OptionError(`finetune: dropout must be in [0, 1), got ${r.dropout}`);
+  if (r.task === 'votes' && r.mode === 'linear-probe') throw new OptionError('finetune: the votes task trains a Dirichlet head; use mode head, partial or full');
+  if (r.task !== 'votes' && o.schema !== undefined) throw new OptionError('finetune: schema applies to the votes task only');
   return r;
 }
 
@@ -201,8 +210,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const r = resolve(options);
   const log = options.log ?? (() => {});
   await initEngine({ backend: r.backend });
+  const schema = r.task !== 'votes' ? null : typeof options.schema === 'object' ? options.schema : getSchema(options.schema ?? 'decals-dr5');
   const labels = await readLabels(r.labels, {
     task: r.task, images: options.images, idColumn: options.idColumn, labelColumn: options.labelColumn, imageColumn: options.imageColumn, classes: options.classes,
+    schema: schema ?? undefined,
   });
   const base = await loadBase(r.base, { inputSize: options.inputSize });
   const blocks = base.blocks;
@@ -234,8 +245,12 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   }
   const y = (i: number) => (target ? (labels.targets[i] - target.mean) / target.std : labels.targets[i]);
   const sampleWeight = (i: number) => (classWeights && labels.classes ? classWeights[labels.targets[i]] : 1);
-  const units = outputUnits(r.task, labels.classes);
-  const net = attachHead(base, units, r.seed, r.dropout);
+  const schemaSpec = schema ? schemaToSpec(schema) : undefined;
+  const units = outputUnits(r.task, labels.classes, schemaSpec);
+  const net = attachHead(base, units, r.seed, r.dropout, r.task === 'votes');
+  // What the loss compares outputs with: class indices, standardised values, or vote counts.
+  const targetOf = (rows: number[]): tf.Tensor =>
+    labels.counts ? tf.tensor2d(Float32Array.from(rows.flatMap((i) => Array.from(labels.counts!.subarray(i * units, (i + 1) * units)))), [rows.length, units]) : tf.tensor1d(rows.map(y));
   const config: FinetuneConfig = {
     format: 'galmorph-finetuned',
     formatVersion: 1,
@@ -243,6 +258,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     mode: r.mode,
     classes: labels.classes,
     target,
+    schema: schemaSpec,
     inputSize: spec.inputSize,
     bands: spec.bands,
     normalisation: spec.normalisation,
@@ -252,7 +268,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   };
   const evaluate = async (idx: number[]) => {
     const logits = await forwardEval(net, await prepareEval(idx), spec, units);
-    return scoreOutputs(logits, idx, labels, units, y, sampleWeight, target);
+    return scoreOutputs(logits, idx, labels, units, y, sampleWeight, target, schema);
   };
 
   try {
@@ -286,13 +302,13 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       log(`linear probe (${fit.iterations} L-BFGS iterations): ${describe(history[0])}`);
       options.onEpoch?.(history[0]);
     } else {
-      ({ history, stoppedEarly } = await trainHead(net, r, base, split, labels, y, sampleWeight, units, cache, spec, evaluate, log, options.onEpoch));
+      ({ history, stoppedEarly } = await trainHead(net, r, base, split, targetOf, sampleWeight, schema, units, cache, spec, evaluate, log, options.onEpoch));
     }
     const best = history.filter((h) => h.best).at(-1)!;
     const val = await evaluate(split.val);
     const predictions = toPredictions(val.outputs, config).map((p, k) => ({
       id: labels.ids[split.val[k]],
-      truth: labels.classes ? labels.classes[labels.targets[split.val[k]]] : String(labels.targets[split.val[k]]),
+      truth: labels.classes ? labels.classes[labels.targets[split.val[k]]] : labels.counts ? '' : String(labels.targets[split.val[k]]),
       ...p,
     }));
     const metrics = epochMetrics(val);
@@ -305,7 +321,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     for (const layer of net.layers) layer.trainable = true;
     await saveFinetuned(net, config, r.out);
     await writeFileAtomic(join(r.out, 'metrics.json'), JSON.stringify({ history }, null, 2) + '\n');
-    await writeTable(join(r.out, 'predictions.csv'), predictionTable(predictions, labels.classes));
+    await writeTable(join(r.out, 'predictions.csv'), predictionTable(predictions, labels.classes, schema));
     log(`validation (epoch ${best.epoch}): ${describe({ ...metrics })}`);
     return {
       out: r.out, task: r.task, mode: r.mode, classes: labels.classes, history, bestEpoch: best.epoch, stoppedEarly, ...metrics,
@@ -317,7 +333,16 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   }
 }
 
-type Score = Awaited<ReturnType<typeof scoreOutputs>>;
+/** Loss and metrics on a set of galaxies, with the outputs in user units. */
+interface Score {
+  /** Class probabilities, values in target units, or expected vote fractions. */
+  outputs: Float32Array;
+  loss: number;
+  accuracy: number | null;
+  auc: number | null;
+  /** Regression: |prediction − target|; votes: |expected − observed vote fraction| over answered questions. */
+  mae: number | null;
+}
 
 /** The head-training loop for modes head / partial / full. */
 async function trainHead(
@@ -325,9 +350,9 @@ async function trainHead(
   r: Resolved,
   base: FinetuneBase,
   split: { train: number[]; val: number[] },
-  labels: Labels,
-  y: (i: number) => number,
+  targetOf: (rows: number[]) => tf.Tensor,
   sampleWeight: (i: number) => number,
+  schema: Schema | null,
   units: number,
   cache: ImageCache,
   spec: InputSpec,
@@ -388,9 +413,9 @@ async function trainHead(
       });
       dropout.reseed(mix(r.seed, Stream.dropout, epoch, step));
       const x = tf.tensor4d(images, [rows.length, spec.inputSize, spec.inputSize, spec.bands]);
-      const target = tf.tensor1d(rows.map(y));
+      const target = targetOf(rows);
       const weight = tf.tensor1d(rows.map(sampleWeight));
-      const { value, grads } = tf.variableGrads(() => lossOf(net.apply(x, { training: true }) as tf.Tensor2D, target, weight, units, r.task) as tf.Scalar, variables);
+      const { value, grads } = tf.variableGrads(() => lossOf(net.apply(x, { training: true }) as tf.Tensor2D, target, weight, units, r.task, schema) as tf.Scalar, variables);
       const loss = value.dataSync()[0];
       const flat = variables.map((v) => grads[v.name].dataSync() as Float32Array);
       tf.dispose([x, target, weight, value, ...Object.values(grads)]);
@@ -442,13 +467,19 @@ async function trainHead(
   return { history, stoppedEarly };
 }
 
-/** Weighted mean loss: softmax cross-entropy (classification) or squared error (regression). */
-function lossOf(out: tf.Tensor2D, target: tf.Tensor1D, weight: tf.Tensor1D, units: number, task: FinetuneTask): tf.Tensor {
+/**
+ * Weighted mean loss per galaxy: softmax cross-entropy (classification), squared error
+ * (regression) or the Dirichlet-multinomial negative log-likelihood of the votes, summed over
+ * the tree's questions (votes; `target` holds the counts).
+ */
+function lossOf(out: tf.Tensor2D, target: tf.Tensor, weight: tf.Tensor1D, units: number, task: FinetuneTask, schema: Schema | null): tf.Tensor {
   return tf.tidy(() => {
     const each =
-      task === 'regression'
-        ? tf.square(tf.sub(tf.reshape(out, [-1]), target))
-        : tf.neg(tf.sum(tf.mul(tf.oneHot(tf.cast(target, 'int32'), units), tf.logSoftmax(out)), 1));
+      task === 'votes'
+        ? tf.sum(dirichletMultinomialNll(target as tf.Tensor2D, out, schema!), 1)
+        : task === 'regression'
+          ? tf.square(tf.sub(tf.reshape(out, [-1]), target))
+          : tf.neg(tf.sum(tf.mul(tf.oneHot(tf.cast(target, 'int32'), units), tf.logSoftmax(out)), 1));
     return tf.div(tf.sum(tf.mul(each, weight)), tf.sum(weight));
   });
 }
@@ -468,7 +499,7 @@ async function forwardEval(net: tfl.LayersModel, images: Float32Array, spec: Inp
   return out;
 }
 
-/** Loss and metrics of raw outputs; `outputs` are probabilities or values in target units. */
+/** Loss and metrics of raw network outputs (logits, standardised values or concentrations). */
 function scoreOutputs(
   raw: Float32Array,
   idx: number[],
@@ -477,7 +508,9 @@ function scoreOutputs(
   y: (i: number) => number,
   sampleWeight: (i: number) => number,
   target: FinetuneConfig['target'],
-) {
+  schema: Schema | null,
+): Score {
+  if (schema) return scoreVotes(raw, idx, labels.counts!, schema);
   const outputs = new Float32Array(raw.length);
   let loss = 0;
   let wSum = 0;
@@ -511,6 +544,32 @@ function scoreOutputs(
     accuracy: target ? null : correct / idx.length,
     auc: binary ? rocAuc(idx.map((_, k) => outputs[k * 2 + 1]), idx.map((i) => labels.targets[i] === 1)) : null,
     mae: target ? absErr / idx.length : null,
+  };
+}
+
+function scoreVotes(alpha: Float32Array, idx: number[], counts: Float64Array, schema: Schema): Score {
+  const A = schema.nAnswers;
+  const observed = Float32Array.from(idx.flatMap((i) => Array.from(counts.subarray(i * A, (i + 1) * A))));
+  const nll = tf.tidy(() => tf.sum(dirichletMultinomialNll(tf.tensor2d(observed, [idx.length, A]), tf.tensor2d(alpha, [idx.length, A]), schema), 1));
+  const perGalaxy = nll.dataSync() as Float32Array;
+  nll.dispose();
+  const expected = expectedFractions(alpha, schema);
+  let err = 0;
+  let answered = 0;
+  idx.forEach((_, k) => {
+    const f = votesToFractions(schema, observed.subarray(k * A, (k + 1) * A));
+    for (let a = 0; a < A; a++) {
+      if (Number.isNaN(f[a])) continue; // a question nobody reached
+      err += Math.abs(expected[k * A + a] - f[a]);
+      answered++;
+    }
+  });
+  return {
+    outputs: Float32Array.from(expected),
+    loss: perGalaxy.reduce((a, b) => a + b, 0) / idx.length,
+    accuracy: null,
+    auc: null,
+    mae: answered > 0 ? err / answered : null,
   };
 }
 
@@ -553,7 +612,11 @@ function resolveClassWeights(w: FinetuneOptions['classWeights'], labels: Labels,
   });
 }
 
-function predictionTable(rows: ValidationPrediction[], classes: string[] | null): { columns: string[]; rows: Record<string, Cell>[] } {
+function predictionTable(rows: ValidationPrediction[], classes: string[] | null, schema: Schema | null): { columns: string[]; rows: Record<string, Cell>[] } {
+  if (schema) {
+    const cols = schema.answerColumns;
+    return { columns: ['id', ...cols.map((c) => `${c}_fraction`)], rows: rows.map((p) => ({ id: p.id, ...Object.fromEntries(cols.map((c) => [`${c}_fraction`, p.fractions![c]])) })) };
+  }
   if (!classes) {
     return { columns: ['id', 'target', 'prediction'], rows: rows.map((p) => ({ id: p.id, target: Number(p.truth), prediction: p.value })) };
   }

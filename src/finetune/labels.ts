@@ -1,11 +1,13 @@
 /**
- * Labels for fine-tuning: a table of galaxy ids, a label per galaxy and where its image is,
- * checked up front so that a bad file fails with one clear line before any training, and a
- * seeded train/validation split (stratified by class for classification).
+ * Labels for fine-tuning: a table of galaxy ids, a label per galaxy (or, for the `votes`
+ * task, vote counts per answer of a decision tree) and where its image is, checked up front
+ * so that a bad file fails with one clear line before any training, and a seeded
+ * train/validation split (stratified by class for classification).
  */
 import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { readTable, type Cell } from '../data/index.js';
+import { readTable, readVoteCatalog, type Cell } from '../data/index.js';
+import type { Schema } from '../schema/index.js';
 import { indexImageFolder } from '../train/data.js';
 import { hashString, mix, Stream } from '../train/random.js';
 import { CatalogError } from '../errors.js';
@@ -28,6 +30,8 @@ export interface LabelOptions {
   imageColumn?: string;
   /** Class names in output order; labels outside them are an error. @default the sorted distinct labels */
   classes?: readonly string[];
+  /** `votes` task: the decision tree whose `<question>_<answer>` count columns the table has. */
+  schema?: Schema;
 }
 
 /** Checked labels. */
@@ -36,14 +40,17 @@ export interface Labels {
   paths: string[];
   /** Class index per galaxy (classification) or the target value (regression). */
   targets: Float64Array;
-  /** Class names (null for regression). */
+  /** Class names (null for regression and votes). */
   classes: string[] | null;
+  /** `votes` task: counts `[galaxies, schema.nAnswers]` row-major; else null. */
+  counts: Float64Array | null;
 }
 
 const str = (c: Cell): string => (c === null || c === undefined ? '' : String(c).trim());
 
 /** Read and check a labels table (.csv/.parquet). Throws CatalogError naming the problem. */
 export async function readLabels(path: string, o: LabelOptions): Promise<Labels> {
+  if (o.task === 'votes') return readVotes(path, o);
   const idCol = o.idColumn ?? 'id';
   const labelCol = o.labelColumn ?? 'label';
   const imageCol = o.imageColumn ?? 'image_path';
@@ -78,7 +85,7 @@ export async function readLabels(path: string, o: LabelOptions): Promise<Labels>
       if (!Number.isFinite(x)) throw new CatalogError(`${path}: ${labelCol} of ${ids[i]} is "${v}", not a number (regression needs numeric targets)`);
       targets[i] = x;
     });
-    return { ids, paths, targets, classes: null };
+    return { ids, paths, targets, classes: null, counts: null };
   }
   const distinct = [...new Set(raw)].sort();
   const classes = o.classes ? [...o.classes] : distinct;
@@ -97,7 +104,20 @@ export async function readLabels(path: string, o: LabelOptions): Promise<Labels>
   if (few.length > 0) {
     throw new CatalogError(`${path}: classes ${few.map((c) => `"${c}" (${counts[classes.indexOf(c)]})`).join(', ')} have fewer than ${MIN_PER_CLASS} labels`);
   }
-  return { ids, paths, targets, classes };
+  return { ids, paths, targets, classes, counts: null };
+}
+
+/** A vote catalogue (src/data's checks: counts whole, non-negative, consistent with the tree). */
+async function readVotes(path: string, o: LabelOptions): Promise<Labels> {
+  if (!o.schema) throw new CatalogError(`${path}: the votes task needs a schema (the decision tree of the count columns)`);
+  const imageCol = o.imageColumn ?? 'image_path';
+  const cat = await readVoteCatalog(path, { schema: o.schema, idColumn: o.idColumn, imageColumn: o.images ? undefined : imageCol });
+  if (cat.nRows < MIN_LABELS) throw new CatalogError(`${path}: ${cat.nRows} galaxies with votes; fine-tuning needs at least ${MIN_LABELS}`);
+  const A = o.schema.nAnswers;
+  const silent = cat.ids.filter((_, i) => cat.counts.subarray(i * A, (i + 1) * A).every((c) => c === 0));
+  if (silent.length > 0) throw new CatalogError(`${path}: ${silent.length} galaxies have no votes at all (first: ${silent.slice(0, 5).join(', ')})`);
+  const paths = o.images ? await pathsFromFolder(o.images, cat.ids, path) : await pathsFromColumn(cat.images!, cat.ids, path, imageCol);
+  return { ids: cat.ids, paths, targets: new Float64Array(cat.nRows), classes: null, counts: cat.counts };
 }
 
 async function pathsFromFolder(dir: string, ids: string[], path: string): Promise<string[]> {

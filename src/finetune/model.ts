@@ -1,6 +1,8 @@
 /**
  * Fine-tuned models: a base galmorph encoder (image → `representation`) with a new head,
  * dropout 0.5 → dense, in place of the decision-tree head. Zoobot's recipe for new tasks.
+ * For the `votes` task the new head ends like a base model's: Dirichlet concentrations for
+ * every answer of a (new) decision tree, trained on volunteer vote counts.
  *
  * On disk a fine-tuned model directory is like a base model's — `model.json` + `weights.bin`
  * (tfjs layers format: the encoder layers keep their base names, the head is
@@ -14,24 +16,29 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, tfl } from '../engine/index.js';
 import { SeededDropout } from '../models/layers.js';
+import { Concentration } from '../models/layers.js';
 import { REPRESENTATION_LAYER, type GalaxyModel, type ModelConfig } from '../models/model.js';
 import { CONFIG_JSON, MODEL_JSON, WEIGHTS_BIN, ModelLoadError, deserializeNetwork, serializeNetwork } from '../models/io.js';
 import type { TerrestrialConfig } from '../models/terrestrial.js';
 import { prepareImages, type ImageLike, type InputSpec } from '../models/preprocess.js';
 import { writeFileAtomic } from '../data/atomic.js';
+import { createSchema, type SchemaSpec } from '../schema/index.js';
+import { expectedFractions } from '../train/loss.js';
 import { OptionError } from '../errors.js';
 
-/** Kinds of fine-tuning target. */
-export type FinetuneTask = 'binary' | 'multiclass' | 'regression';
+/** Kinds of fine-tuning target: a class, a number, or the vote counts of a decision tree. */
+export type FinetuneTask = 'binary' | 'multiclass' | 'regression' | 'votes';
 /** How much of the network is trained. */
 export type FinetuneMode = 'linear-probe' | 'head' | 'partial' | 'full';
 
-export const TASKS: readonly FinetuneTask[] = Object.freeze(['binary', 'multiclass', 'regression']);
+export const TASKS: readonly FinetuneTask[] = Object.freeze(['binary', 'multiclass', 'regression', 'votes']);
 export const MODES: readonly FinetuneMode[] = Object.freeze(['linear-probe', 'head', 'partial', 'full']);
 
 /** Names of the new head's layers. */
 export const HEAD_DROPOUT = 'finetune_dropout';
 export const HEAD_DENSE = 'finetune_dense';
+/** `votes` task: dense outputs → concentrations 1 + 100·sigmoid, as a base model's head. */
+export const HEAD_CONCENTRATIONS = 'finetune_concentrations';
 
 /** config.json of a fine-tuned model. */
 export interface FinetuneConfig extends InputSpec {
@@ -43,6 +50,8 @@ export interface FinetuneConfig extends InputSpec {
   classes: string[] | null;
   /** Regression: the head predicts (value − mean) / std. */
   target: { mean: number; std: number } | null;
+  /** `votes` task: the decision tree whose answers the head predicts concentrations for. */
+  schema?: SchemaSpec;
   /** Length of the representation vector. */
   representationDim: number;
   /** The base: where it was loaded from and the full config of the encoder it descends from. */
@@ -59,22 +68,26 @@ export interface FinetunePrediction {
   probabilities: Record<string, number> | null;
   /** Predicted value (regression) or null. */
   value: number | null;
+  /** `votes` task: expected vote fraction per answer column (`<question>_<answer>`), else null. */
+  fractions: Record<string, number> | null;
 }
 
-/** Network outputs per galaxy for a task: class count, or 1 for regression. */
-export function outputUnits(task: FinetuneTask, classes: readonly string[] | null): number {
+/** Network outputs per galaxy for a task: class count, 1 for regression, answer count for votes. */
+export function outputUnits(task: FinetuneTask, classes: readonly string[] | null, schema?: SchemaSpec): number {
+  if (task === 'votes') return schema!.questions.reduce((n, q) => n + q.answers.length, 0);
   return task === 'regression' ? 1 : classes!.length;
 }
 
 /**
  * A new network sharing `base`'s encoder layers (and so their weights), with a fresh
- * dropout → dense head on the representation.
+ * dropout → dense head on the representation (→ concentrations with `concentrations`).
  */
-export function attachHead(base: Pick<GalaxyModel, 'net'>, units: number, seed: number, dropout = 0.5): tfl.LayersModel {
+export function attachHead(base: Pick<GalaxyModel, 'net'>, units: number, seed: number, dropout = 0.5, concentrations = false): tfl.LayersModel {
   const rep = base.net.getLayer(REPRESENTATION_LAYER).output as tfl.SymbolicTensor;
   const drop = new SeededDropout({ name: HEAD_DROPOUT, rate: dropout, seed: (seed >>> 0) + 1 });
   const dense = tfl.layers.dense({ name: HEAD_DENSE, units, kernelInitializer: tfl.initializers.glorotUniform({ seed: (seed >>> 0) * 1000 + 999 }) });
-  const out = dense.apply(drop.apply(rep)) as tfl.SymbolicTensor;
+  let out = dense.apply(drop.apply(rep)) as tfl.SymbolicTensor;
+  if (concentrations) out = new Concentration({ name: HEAD_CONCENTRATIONS }).apply(out) as tfl.SymbolicTensor;
   return tfl.model({ inputs: base.net.inputs, outputs: out, name: 'galmorph_finetuned' });
 }
 
@@ -98,18 +111,21 @@ export class FinetunedModel {
 
   /**
    * Raw outputs for prepared images `[n, inputSize, inputSize, bands]`: class probabilities
-   * `[n, classes]` (softmax of the logits) or values `[n]` in the target's units.
+   * `[n, classes]` (softmax of the logits), values `[n]` in the target's units, or
+   * (votes) expected vote fractions `[n, answers]`.
    */
   async predictPrepared(images: Float32Array, options: { batchSize?: number } = {}): Promise<Float32Array> {
-    const units = outputUnits(this.config.task, this.config.classes);
-    return this.batched(images, options.batchSize ?? 64, units, (x) => {
+    const units = outputUnits(this.config.task, this.config.classes, this.config.schema);
+    const out = await this.batched(images, options.batchSize ?? 64, units, (x) => {
       const y = this.net.apply(x, { training: false }) as tf.Tensor2D;
+      if (this.config.task === 'votes') return y;
       if (this.config.task === 'regression') {
         const { mean, std } = this.config.target!;
         return tf.tidy(() => tf.add(tf.mul(y, std), mean));
       }
       return tf.tidy(() => tf.softmax(y));
     });
+    return this.config.task === 'votes' ? Float32Array.from(expectedFractions(out, createSchema(this.config.schema!))) : out;
   }
 
   /** Predictions for decoded images (central crop, resize and normalisation applied here). */
@@ -146,7 +162,14 @@ export class FinetunedModel {
 
 /** Rows of `predictPrepared` output as records keyed by class name. */
 export function toPredictions(out: Float32Array, config: FinetuneConfig): FinetunePrediction[] {
-  if (config.task === 'regression') return Array.from(out, (value) => ({ label: null, probabilities: null, value }));
+  if (config.task === 'regression') return Array.from(out, (value) => ({ label: null, probabilities: null, value, fractions: null }));
+  if (config.task === 'votes') {
+    const columns = createSchema(config.schema!).answerColumns;
+    const A = columns.length;
+    return Array.from({ length: out.length / A }, (_, i) => ({
+      label: null, probabilities: null, value: null, fractions: Object.fromEntries(columns.map((c, a) => [c, out[i * A + a]])),
+    }));
+  }
   const classes = config.classes!;
   const K = classes.length;
   const rows: FinetunePrediction[] = [];
@@ -157,7 +180,7 @@ export function toPredictions(out: Float32Array, config: FinetuneConfig): Finetu
       probabilities[classes[k]] = out[i * K + k];
       if (out[i * K + k] > out[i * K + best]) best = k;
     }
-    rows.push({ label: classes[best], probabilities, value: null });
+    rows.push({ label: classes[best], probabilities, value: null, fractions: null });
   }
   return rows;
 }

@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .requiredOption('--task <task>', `target kind: ${FINETUNE_TASKS.join(', ')}`)
     .requiredOption('--out <dir>', 'output model directory (model, metrics.json, predictions.csv on the validation set)')
     .option('--images <dir>', 'folder of <id>.png|jpg|fits images (else the labels image_path column)')
+    .option('--schema <name>', 'votes task: decision tree of the count columns, built-in name or .json path (default decals-dr5)')
     .option('--mode <mode>', `${FINETUNE_MODES.join(', ')} (default head)`)
     .option('--id-column <name>', 'labels id column (default id)')
     .option('--label-column <name>', 'labels label column (default label)')
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .option('--val-fraction <f>', 'share of labels held out for validation, per class (default 0.2)', num)
     .action(async (o) => {
       const r = await finetune({
-        base: o.base, inputSize: o.inputSize, labels: o.labels, images: o.images, out: o.out, task: o.task as FinetuneTask, mode: o.mode as FinetuneMode | undefined,
+        base: o.base, inputSize: o.inputSize, labels: o.labels, images: o.images, out: o.out, task: o.task as FinetuneTask, schema: o.schema, mode: o.mode as FinetuneMode | undefined,
         idColumn: o.idColumn, labelColumn: o.labelColumn, imageColumn: o.imageColumn,
         classes: o.classes ? String(o.classes).split(',').map((c: string) => c.trim()) : undefined,
         blocks: o.blocks, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr, patience: o.patience,
