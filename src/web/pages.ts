@@ -57,7 +57,7 @@ function card(c: Card): SafeHtml {
   return html`<a class="card" href="${galaxyUrl(c.id)}" data-id="${c.id}">
 <img src="${imageUrl(c.id)}" alt="${c.id}" loading="lazy" width="160" height="160">
 <span class="id">${c.id}</span>
-${c.values.map(([k, v]) => html`<span class="kv"><span class="k">${k}</span> ${formatCell(v)}</span>`)}
+${c.values.map(([k, v]) => html`<span class="kv" title="${k}">${formatCell(v)} <span class="k">${k}</span></span>`)}
 </a>`;
 }
 

@@ -23,7 +23,7 @@ function drawQuestion(q) {
     title.append(n);
   }
   figure.append(title, Plot.plot({
-    width: 330, height: 24 + 18 * rows.length, marginLeft: 120, marginRight: 12,
+    width: 330, height: 30 + 21 * rows.length, marginLeft: 120, marginRight: 12,
     style: { background: 'transparent', color: colour('--text'), fontSize: '11px' },
     x: { domain: [0, 1], grid: true, ticks: 5, label: null },
     y: { domain: rows.map((a) => a.answer), label: null },

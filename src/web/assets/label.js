@@ -40,7 +40,7 @@ async function refreshRanking() {
     img.alt = g.id;
     const label = document.createElement('span');
     label.className = 'kv';
-    label.textContent = `#${g.rank} · ${g.labelled ? 'scored' : 'predicted'} ${g.score.toFixed(1)}`;
+    label.textContent = `#${g.rank} · ${g.score.toFixed(1)} ${g.labelled ? 'yours' : 'pred.'}`;
     a.append(img, label);
     return a;
   }));
