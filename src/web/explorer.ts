@@ -74,6 +74,9 @@ const MAX_SHOW = 8;
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' };
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
+/** True for addresses only this machine can reach. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host);
+
 /** Browser files served under /assets: ours, and the chart library from node_modules (no network at run time). */
 function assetFiles(): Map<string, { path: string; type: string }> {
   const own = (name: string) => fileURLToPath(new URL(`../../src/web/assets/${name}`, import.meta.url));
@@ -148,9 +151,9 @@ export async function createExplorer(options: ExplorerOptions): Promise<Explorer
   // Unknown body fields are refused rather than silently dropped (fastify's default).
   const app = Fastify({ bodyLimit: 1024, routerOptions: { maxParamLength: 300 }, logger: false, ajv: { customOptions: { removeAdditional: false } } });
 
-  if (LOOPBACK.has(host)) {
+  if (isLoopbackHost(host)) {
     app.addHook('onRequest', async (req) => {
-      if (!LOOPBACK.has(req.hostname)) throw new RequestError(403, `this explorer answers requests for localhost only, not for host "${req.hostname}"`);
+      if (!isLoopbackHost(req.hostname)) throw new RequestError(403, `this explorer answers requests for localhost only, not for host "${req.hostname}"`);
     });
   }
   app.addHook('onSend', async (_req, reply) => {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { serve } from '../../web/index.js';
+import { isLoopbackHost, serve } from '../../web/index.js';
 import { int, log } from '../util.js';
 
 interface ServeFlags {
@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option('--schema <name>', 'decision tree of the predictions (default: detected)')
     .action(async (o: ServeFlags) => {
       const explorer = await serve(o);
+      if (o.host && !isLoopbackHost(o.host)) log(`warning: listening on ${o.host}: anyone who can reach it can browse the survey and write scores to the session`);
       log(`galmorph explorer: ${explorer.url} (${explorer.survey.size} galaxies${o.session ? `, labelling session ${o.session}` : ''}); Ctrl-C to stop`);
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       log(`stopping (${signal[0] ?? 'signal'})`);
