@@ -14,7 +14,7 @@ export { renderMosaic, catalogMosaic, type MosaicGroup, type MosaicOptions, type
 export * from './predict/index.js';
 export { initEngine, engineInfo, type EngineInfo, type EngineOptions, type BackendChoice } from './engine/index.js';
 export {
-  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages, decodeSize, ModelLoadError,
+  createModel, loadModel, saveModel, readModelConfig, GalaxyModel, getArchitecture, architectureNames, prepareImages, decodeSize, ModelLoadError, loadTerrestrialMobileNetV2, TERRESTRIAL_MOBILENET_V2,
   type ModelConfig, type CreateModelOptions, type ArchitectureSpec,
 } from './models/index.js';
 export {
@@ -44,7 +44,8 @@ export {
 } from './anomaly/index.js';
 export {
   finetune, loadFinetuned, FinetunedModel, readLabels as readFinetuneLabels, fitLinear, rocAuc, FINETUNE_TASKS, FINETUNE_MODES,
-  type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
+  loadBase, NAMED_BASES, completenessPurity,
+  type FinetuneBase, type ClassScore, type ClassificationScore, type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
   type FinetuneTask, type FinetuneMode, type FinetunePrediction,
 } from './finetune/index.js';
 export {

@@ -15,3 +15,4 @@ export {
 export { loadBase, encoderBlocks, NAMED_BASES, type FinetuneBase } from './base.js';
 export { readLabels, splitLabels, MIN_LABELS, MIN_PER_CLASS, type Labels, type LabelOptions } from './labels.js';
 export { fitLinear, applyLinear, type LinearFit, type ProbeKind } from './probe.js';
+export { completenessPurity, type ClassScore, type ClassificationScore } from './metrics.js';
