@@ -8,8 +8,9 @@ import * as ort from 'onnxruntime-node';
 import { initEngine, tf } from '../engine/index.js';
 import { getArchitecture } from './architectures.js';
 import { buildNetwork, createModel, GalaxyModel, type ModelConfig } from './model.js';
-import { loadModel, saveModel, ModelLoadError } from './io.js';
-import { exportOnnx, OnnxExportError } from './onnx.js';
+import { loadModel, saveModel, serializeNetwork, ModelLoadError } from './io.js';
+import { exportOnnx, modelToOnnx, OnnxExportError } from './onnx.js';
+import { attachHead } from '../finetune/model.js';
 import { ModelProto } from './onnx-proto.js';
 import { getSchema } from '../schema/index.js';
 import { cli } from '../../test/run-cli.js';
@@ -114,6 +115,24 @@ test('metadata carries answers, input spec and the config; batch size is free', 
   assert.deepEqual(out.representation.dims, [7, model.config.representationDim]);
   await session.release();
   model.dispose();
+});
+
+test('a fine-tuned network exports its new head as `outputs`', async () => {
+  const base = createModel({ schema: getSchema('decals-dr5'), architecture: 'resnet-tiny', seed: 2 });
+  const net = attachHead(base, 3, 5);
+  const { inputSize: s, bands, evalCrop, normalisation, representationDim } = base.config;
+  const config = { format: 'galmorph-finetuned', task: 'multiclass', classes: ['ring', 'bar', 'none'], inputSize: s, bands, evalCrop, normalisation, representationDim };
+  const session = await ort.InferenceSession.create(modelToOnnx(await serializeNetwork(net), config));
+  assert.deepEqual([...session.outputNames].sort(), ['outputs', 'representation']);
+  const x = randomImages(4, s, bands, 9);
+  const xt = tf.tensor4d(x, [4, s, s, bands]);
+  const y = net.predict(xt) as tf.Tensor;
+  const logits = (await y.data()) as Float32Array;
+  tf.dispose([xt, y]);
+  const out = await session.run({ images: new ort.Tensor('float32', x, [4, s, s, bands]) });
+  assert.ok(relError(out.outputs.data as Float32Array, logits) < 1e-4);
+  await session.release();
+  base.dispose();
 });
 
 test('unsupported layers and missing files are clear errors', async () => {

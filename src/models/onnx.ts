@@ -315,8 +315,9 @@ interface ExportableConfig extends InputSpec {
 
 /**
  * Outputs and metadata for a galmorph model config (`format: 'galmorph-model'`, outputs
- * `concentrations` + `representation`) or a fine-tuned one (`'galmorph-finetuned'`, outputs
- * `outputs` + `representation`).
+ * `concentrations` + `representation`) or a fine-tuned one (`'galmorph-finetuned'`: `outputs`
+ * — logits or the standardised target — or, for task 'votes', `concentrations`; plus
+ * `representation`).
  */
 export function onnxGraphSpec(config: ExportableConfig, outputLayer: string): OnnxGraphSpec {
   const input = {
@@ -337,29 +338,30 @@ export function onnxGraphSpec(config: ExportableConfig, outputLayer: string): On
     'galmorph.preprocessing': preprocessing,
     'galmorph.config': JSON.stringify(config),
   };
-  if (config.format === 'galmorph-model') {
-    if (!config.schema) throw new ModelLoadError('model config has no schema');
+  const isModel = config.format === 'galmorph-model';
+  if (!isModel && config.format !== 'galmorph-finetuned') throw new ModelLoadError(`config format ${config.format} is not a galmorph model`);
+  const head = isModel ? 'Dirichlet concentrations' : `fine-tuned ${config.task} head`;
+  // A decision-tree head (a base model, or a fine-tuned one of task 'votes') outputs concentrations.
+  if (isModel || config.task === 'votes') {
+    if (!config.schema) throw new ModelLoadError(`${config.format} config has no schema`);
     const schema = createSchema(config.schema, 'model config schema');
     metadata['galmorph.answers'] = JSON.stringify(schema.answerColumns);
     return {
       outputs: { concentrations: outputLayer, [ONNX_REPRESENTATION]: REPRESENTATION_LAYER },
       metadata,
       description:
-        `galmorph ${config.format}: Dirichlet concentrations (1–101) for the ${schema.nAnswers} answers of the ${schema.name} decision tree ` +
+        `galmorph ${head}: concentrations (1–101) for the ${schema.nAnswers} answers of the ${schema.name} decision tree ` +
         `(order in metadata galmorph.answers; vote fraction = α / Σα over each question's answers) and the ${config.representationDim}-d representation. ${preprocessing}`,
     };
   }
-  if (config.format === 'galmorph-finetuned') {
-    metadata['galmorph.classes'] = JSON.stringify(config.classes ?? null);
-    return {
-      outputs: { outputs: outputLayer, [ONNX_REPRESENTATION]: REPRESENTATION_LAYER },
-      metadata,
-      description:
-        `galmorph fine-tuned ${config.task} model: outputs are ${config.task === 'regression' ? 'the standardised target (see galmorph.config target)' : 'logits over galmorph.classes'}, ` +
-        `and the ${config.representationDim}-d representation. ${preprocessing}`,
-    };
-  }
-  throw new ModelLoadError(`config format ${config.format} is not a galmorph model`);
+  metadata['galmorph.classes'] = JSON.stringify(config.classes ?? null);
+  return {
+    outputs: { outputs: outputLayer, [ONNX_REPRESENTATION]: REPRESENTATION_LAYER },
+    metadata,
+    description:
+      `galmorph ${head}: outputs are ${config.task === 'regression' ? 'the standardised target (see galmorph.config target)' : 'logits over galmorph.classes'}, ` +
+      `and the ${config.representationDim}-d representation. ${preprocessing}`,
+  };
 }
 
 /** The network's single output layer, from its topology. */
