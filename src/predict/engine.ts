@@ -74,6 +74,9 @@ async function onnxEncoder(model: GalaxyModel, threads: number): Promise<Encoder
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // No spin-waiting between batches: the cores are then free to decode the next batch
+    // (measured end to end on 2 cores: ~200 vs ~170 galaxies/s).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const { inputSize: s, bands } = model.config;
   return {
