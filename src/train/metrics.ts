@@ -28,6 +28,8 @@ export interface EpochMetrics {
   trainImagesPerSecond: number;
   /** Global gradient norm, mean over the epoch's steps (before clipping). */
   gradNorm: number;
+  /** AdamW learning rate of the epoch (it may be lowered when a run is resumed). */
+  learningRate?: number;
   /** Whether this epoch set a new best validation loss (and was saved as the model). */
   best: boolean;
 }

@@ -49,6 +49,12 @@ test('a checkpoint from a different run is refused, naming what differs', async 
   await assert.rejects(train(tiny('mismatch', { epochs: 2, batchSize: 16 })), (e: Error) => e instanceof OptionError && /batchSize/.test(e.message));
 });
 
+test('a run resumes with a lower learning rate, recorded per epoch', async () => {
+  await train(tiny('lr-drop', { epochs: 1 }));
+  const r = await train(tiny('lr-drop', { epochs: 2, learningRate: 1e-4 }));
+  assert.deepEqual(r.history.map((h) => h.learningRate), [3e-3, 1e-4]);
+});
+
 test('data-parallel over two worker threads trains', async () => {
   const r = await train(tiny('parallel', { workers: 2, epochs: 2 }));
   assert.equal(r.history.length, 2);

@@ -247,7 +247,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ckpt = await readCheckpoint(r.out);
   let resumedFrom: TrainResult['resumedFrom'] = null;
   if (ckpt) {
-    const diff = describeMismatch(ckpt.state.fingerprint, fp);
+    // The learning rate may change on resume: lowering it for the last epochs (step decay by
+    // hand, as long runs are finished) keeps the weights, moments and history.
+    const diff = describeMismatch(ckpt.state.fingerprint, fp).filter((k) => k !== 'learningRate');
     if (diff.length > 0) {
       throw new OptionError(`${join(r.out, 'checkpoint.bin')} belongs to a run with different ${diff.join(', ')}; use another output directory to start a new run`);
     }
@@ -255,6 +257,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     weights.set(ckpt.weights);
     optimizer.setState({ step: ckpt.state.optimizerStep, m: ckpt.m, v: ckpt.v });
     state = ckpt.state;
+    const lastRate = state.fingerprint.learningRate;
+    if (lastRate !== r.learningRate) log(`learning rate ${lastRate} → ${r.learningRate} from epoch ${state.epoch + 1}`);
+    state.fingerprint = fp;
     resumedFrom = { epoch: state.epoch, step: state.step };
     // A finished run resumes only if more epochs are asked for and it did not stop early.
     if (state.finished && state.badEpochs < r.patience && state.epoch < r.epochs) state.finished = false;
@@ -363,6 +368,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seconds: (performance.now() - t0) / 1000,
         trainImagesPerSecond: imagesThisRun / trainSeconds,
         gradNorm: gradSteps > 0 ? gradNormSum / gradSteps : NaN,
+        learningRate: r.learningRate,
         best: improved,
       };
       state.history.push(metrics);

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--bands <n>', 'input bands: 3 (colour) or 1 (greyscale) (default 3)', int)
     .option('--epochs <n>', 'maximum epochs (default 30)', int)
     .option('--batch-size <n>', 'images per optimizer step (default 128)', int)
-    .option('--lr <rate>', 'AdamW learning rate (default 0.001)', num)
+    .option('--lr <rate>', 'AdamW learning rate; may be changed when resuming, e.g. lowered for the last epochs (default 0.001)', num)
     .option('--patience <n>', 'early-stopping patience, epochs (default 8)', int)
     .option('--workers <n>', 'data-parallel worker threads (default 2)', int)
     .option('--seed <seed>', 'seed for initialisation, split, shuffling and augmentation (default 0)', int)
