@@ -16,6 +16,8 @@ const { values } = parseArgs({
     metrics: { type: 'string', default: 'training/pretrain-decals/metrics.json' },
     report: { type: 'string', default: 'reports/pretrain.json' },
     notes: { type: 'string', default: '' },
+    // Runs before per-epoch learning rates were recorded kept one rate throughout.
+    'initial-lr': { type: 'string', default: '0.001' },
   },
 });
 const config = await readModelConfig(values.model!);
@@ -24,6 +26,17 @@ const report = JSON.parse(await readFile(values.report!, 'utf8'));
 const best = history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
 const hours = history.reduce((s, h) => s + h.seconds, 0) / 3600;
 const arch = config.architecture;
+const lrOf = (h: EpochMetrics) => h.learningRate ?? Number(values['initial-lr']);
+// "0.001 (epochs 1–11), 0.0001 (epochs 12–15)": the step-decay schedule as it ran.
+const schedule = history
+  .reduce<{ lr: number; from: number; to: number }[]>((runs, h) => {
+    const last = runs[runs.length - 1];
+    if (last && last.lr === lrOf(h)) last.to = h.epoch;
+    else runs.push({ lr: lrOf(h), from: h.epoch, to: h.epoch });
+    return runs;
+  }, [])
+  .map((r) => `${r.lr} (epoch${r.from === r.to ? ` ${r.from}` : `s ${r.from}–${r.to}`})`)
+  .join(', then ');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const card = `# galmorph-decals-sim
 
@@ -43,9 +56,10 @@ ${config.representationDim}-d (layer \`representation\`); MC dropout ${arch.drop
 - Held-out test: \`galmorph simulate --n 3000 --survey decals --size 128 --seed 4242\`.
 
 ## Training
-\`scripts/pretrain.sh\`: AdamW lr ${config.training?.learningRate ?? 1e-3}, weight decay ${config.training?.weightDecay ?? 0.01},
+\`scripts/pretrain.sh\`: AdamW lr ${schedule}, weight decay ${config.training?.weightDecay ?? 0.01},
 batch ${config.training?.batchSize ?? 128}, gradient clipping, rotation/flip/resized-crop augmentation,
-2 data-parallel workers on a 2-core CPU (wasm engine): ${hours.toFixed(2)} h so far.
+2 data-parallel workers on a 2-core CPU: ${hours.toFixed(2)} h so far (img/s below: the early epochs ran on the
+wasm engine and shared the CPU with other jobs; later ones use the native oneDNN convolutions).
 
 | epoch | train loss | val loss | val MAE (mean over questions) | img/s |
 |---|---|---|---|---|
