@@ -8,16 +8,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initEngine, tf } from './index.js';
+import { caseLabel, geometry, relErr, values, type ConvCase, type Pad } from '../../test/conv-cases.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  x: [number, number, number, number];
-  f: [number, number, number, number];
-  stride: number;
-  pad: Pad;
-}
-
-const CASES: Case[] = [];
+const CASES: ConvCase[] = [];
 for (const k of [1, 3]) {
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
@@ -35,40 +28,8 @@ CASES.push({ x: [1, 7, 6, 2], f: [1, 1, 2, 3], stride: 2, pad: [[0, 0], [1, 0], 
 CASES.push({ x: [2, 9, 8, 2], f: [5, 5, 2, 3], stride: 3, pad: 'same' });
 CASES.push({ x: [3, 4, 4, 5], f: [3, 3, 5, 6], stride: 1, pad: 'same' });
 
-const label = (c: Case) => `x${c.x.join('×')} f${c.f.join('×')} s${c.stride} ${JSON.stringify(c.pad)}`;
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** Per-side padding and output size, as TensorFlow defines them. */
-function geometry(c: Case) {
-  const [, h, w] = c.x;
-  const [kh, kw] = c.f;
-  const s = c.stride;
-  if (Array.isArray(c.pad)) {
-    const [, [t, b], [l, r]] = c.pad;
-    return { t, l, oh: Math.floor((h + t + b - kh) / s) + 1, ow: Math.floor((w + l + r - kw) / s) + 1 };
-  }
-  if (c.pad === 'valid') {
-    return { t: 0, l: 0, oh: Math.floor((h - kh) / s) + 1, ow: Math.floor((w - kw) / s) + 1 };
-  }
-  const oh = Math.ceil(h / s);
-  const ow = Math.ceil(w / s);
-  const ph = Math.max(0, (oh - 1) * s + kh - h);
-  const pw = Math.max(0, (ow - 1) * s + kw - w);
-  return { t: Math.floor(ph / 2), l: Math.floor(pw / 2), oh, ow };
-}
-
 /** Float64 NHWC/HWIO convolution. */
-function conv64(c: Case, x: Float64Array, f: Float64Array): Float64Array {
+function conv64(c: ConvCase, x: Float64Array, f: Float64Array): Float64Array {
   const [b, h, w, ci] = c.x;
   const [kh, kw, , co] = c.f;
   const { t, l, oh, ow } = geometry(c);
@@ -94,7 +55,7 @@ function conv64(c: Case, x: Float64Array, f: Float64Array): Float64Array {
 }
 
 /** Central finite difference of L = Σ conv(x, f) · dy with respect to every element of `wrt`. */
-function finiteDiff(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array, wrt: 'x' | 'f'): Float64Array {
+function finiteDiff(c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array, wrt: 'x' | 'f'): Float64Array {
   const target = wrt === 'x' ? x : f;
   const loss = () => conv64(c, x, f).reduce((acc, v, i) => acc + v * dy[i], 0);
   const eps = 1e-3;
@@ -111,20 +72,8 @@ function finiteDiff(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array,
   return g;
 }
 
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
-
 /** Both gradients through the active backend's kernels. */
-function kernelGrads(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
+function kernelGrads(c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
   return tf.tidy(() => {
     const xt = tf.tensor4d(Float32Array.from(x), c.x);
     const ft = tf.tensor4d(Float32Array.from(f), c.f);
@@ -140,7 +89,7 @@ function kernelGrads(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array
   });
 }
 
-async function onBackend(name: 'wasm' | 'cpu', c: Case, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
+async function onBackend(name: 'wasm' | 'cpu', c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
   await initEngine({ backend: name });
   const [dx, df] = kernelGrads(c, x, f, dy, dyShape);
   const out = { dx: dx.dataSync().slice(), df: df.dataSync().slice() };
@@ -157,7 +106,7 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter', () => {
   });
 
   for (const [index, c] of CASES.entries()) {
-    it(`matches finite differences and the cpu backend: ${label(c)}`, async () => {
+    it(`matches finite differences and the cpu backend: ${caseLabel(c)}`, async () => {
       const { oh, ow } = geometry(c);
       const dyShape = [c.x[0], oh, ow, c.f[3]];
       const x = values(tf.util.sizeFromShape(c.x), 1 + index);

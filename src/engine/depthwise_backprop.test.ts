@@ -6,17 +6,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from './index.js';
+import { caseLabel, geometry, relErr, values, type ConvCase } from '../../test/conv-cases.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  x: [number, number, number, number];
-  /** [KH, KW, C, M] */
-  f: [number, number, number, number];
-  stride: number;
-  pad: Pad;
-}
-
-const CASES: Case[] = [];
+const CASES: ConvCase[] = [];
 for (const stride of [1, 2]) {
   for (const pad of ['same', 'valid'] as const) {
     for (const m of [1, 2]) CASES.push({ x: [2, 7, 6, 3], f: [3, 3, 3, m], stride, pad });
@@ -26,34 +18,8 @@ for (const stride of [1, 2]) {
 CASES.push({ x: [2, 8, 8, 4], f: [3, 3, 4, 1], stride: 2, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] });
 CASES.push({ x: [1, 9, 9, 2], f: [5, 5, 2, 1], stride: 1, pad: 'same' });
 
-const label = (c: Case) => `x${c.x.join('×')} f${c.f.join('×')} s${c.stride} ${JSON.stringify(c.pad)}`;
-
-function values(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function geometry(c: Case) {
-  const [, h, w] = c.x;
-  const [kh, kw] = c.f;
-  const s = c.stride;
-  if (Array.isArray(c.pad)) {
-    const [, [t, b], [l, r]] = c.pad;
-    return { t, l, oh: Math.floor((h + t + b - kh) / s) + 1, ow: Math.floor((w + l + r - kw) / s) + 1 };
-  }
-  if (c.pad === 'valid') return { t: 0, l: 0, oh: Math.floor((h - kh) / s) + 1, ow: Math.floor((w - kw) / s) + 1 };
-  const oh = Math.ceil(h / s);
-  const ow = Math.ceil(w / s);
-  return { t: Math.floor(Math.max(0, (oh - 1) * s + kh - h) / 2), l: Math.floor(Math.max(0, (ow - 1) * s + kw - w) / 2), oh, ow };
-}
-
 /** Σ depthwise(x, f) · dy in float64 — linear in x and in f, so central differences are exact. */
-function loss64(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array): number {
+function loss64(c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array): number {
   const [b, h, w, ch] = c.x;
   const [kh, kw, , m] = c.f;
   const { t, l, oh, ow } = geometry(c);
@@ -75,7 +41,7 @@ function loss64(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array): nu
   return sum;
 }
 
-function finiteDiff(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array, wrt: 'x' | 'f'): Float64Array {
+function finiteDiff(c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array, wrt: 'x' | 'f'): Float64Array {
   const v = wrt === 'x' ? x : f;
   const out = new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) {
@@ -89,17 +55,7 @@ function finiteDiff(c: Case, x: Float64Array, f: Float64Array, dy: Float64Array,
   return out;
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-12);
-}
-
-async function gradsOn(backend: 'wasm' | 'cpu', c: Case, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
+async function gradsOn(backend: 'wasm' | 'cpu', c: ConvCase, x: Float64Array, f: Float64Array, dy: Float64Array, dyShape: number[]) {
   await initEngine({ backend });
   const xt = tf.tensor4d(Float32Array.from(x), c.x);
   const ft = tf.tensor4d(Float32Array.from(f), c.f);
@@ -123,7 +79,7 @@ describe('wasm DepthwiseConv2dNativeBackpropInput / …BackpropFilter', () => {
   });
 
   for (const [index, c] of CASES.entries()) {
-    it(`match finite differences and the cpu backend: ${label(c)}`, async () => {
+    it(`match finite differences and the cpu backend: ${caseLabel(c)}`, async () => {
       const { oh, ow } = geometry(c);
       const dyShape = [c.x[0], oh, ow, c.f[2] * c.f[3]];
       const x = values(tf.util.sizeFromShape(c.x), 1 + index);
