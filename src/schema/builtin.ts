@@ -1,6 +1,7 @@
 /** Built-in decision trees, as data. */
+import { existsSync } from 'node:fs';
 import { SchemaError } from '../errors.js';
-import { createSchema, loadSchemaFile, type Schema, type SchemaSpec } from './schema.js';
+import { combineSchemas, createSchema, loadSchemaFile, type Schema, type SchemaSpec } from './schema.js';
 
 /** Galaxy Zoo DECaLS (DR5) tree: 10 questions, 34 answers (Walmsley et al. 2022). */
 export const DECALS_DR5: SchemaSpec = {
@@ -31,6 +32,11 @@ export const GZ2: SchemaSpec = {
     { name: 'bar-gz2', answers: ['yes', 'no'], askedIf: 'disk-edge-on-gz2_no' },
     { name: 'bulge-size-gz2', answers: ['dominant', 'obvious', 'just-noticeable', 'no'], askedIf: 'disk-edge-on-gz2_no' },
     { name: 'something-odd-gz2', answers: ['yes', 'no'], askedIf: null },
+    {
+      name: 'odd-feature-gz2',
+      answers: ['ring', 'lens-or-arc', 'disturbed', 'irregular', 'other', 'merger', 'dust-lane'],
+      askedIf: 'something-odd-gz2_yes',
+    },
     { name: 'how-rounded-gz2', answers: ['round', 'in-between', 'cigar'], askedIf: 'smooth-or-featured-gz2_smooth' },
     { name: 'bulge-shape-gz2', answers: ['round', 'boxy', 'no-bulge'], askedIf: 'disk-edge-on-gz2_yes' },
     { name: 'spiral-winding-gz2', answers: ['tight', 'medium', 'loose'], askedIf: 'has-spiral-arms-gz2_yes' },
@@ -47,12 +53,15 @@ const BUILTIN: Readonly<Record<string, Schema>> = Object.freeze({
 export const schemaNames = (): string[] => Object.keys(BUILTIN);
 
 /**
- * A built-in schema by name, or a custom one from a `.json` path.
+ * A built-in schema by name, or a custom one from a `.json` path; several joined by `+` are
+ * one combined tree (Zoobot pretrains on GZ2 and GZ DECaLS answers at once).
  * @example getSchema('decals-dr5').nAnswers // 34
+ * @example getSchema('decals-dr5+gz2').nAnswers // 34 + 37
  */
 export function getSchema(nameOrPath: string): Schema {
   const s = BUILTIN[nameOrPath];
   if (s) return s;
+  if (nameOrPath.includes('+') && !existsSync(nameOrPath)) return combineSchemas(nameOrPath.split('+').map(getSchema));
   if (nameOrPath.endsWith('.json')) return loadSchemaFile(nameOrPath);
   throw new SchemaError(`unknown schema "${nameOrPath}"; built-in schemas: ${schemaNames().join(', ')} (or a path to a .json schema file)`);
 }

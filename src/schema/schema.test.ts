@@ -65,3 +65,15 @@ test('custom schemas load from JSON and bad ones fail clearly', () => {
   writeFileSync(bad, '{ nope');
   assert.throws(() => getSchema(bad), /is not valid JSON/);
 });
+
+test('trees combine with +: questions of each in turn, both sets of columns, clashes refused', () => {
+  const s = getSchema('decals-dr5+gz2');
+  assert.equal(s.name, 'decals-dr5+gz2');
+  assert.equal(s.nAnswers, 34 + getSchema('gz2').nAnswers);
+  assert.equal(s.answerColumns[34], 'smooth-or-featured-gz2_smooth');
+  assert.equal(s.question('odd-feature-gz2').askedIf, 'something-odd-gz2_yes');
+  assert.equal(s.question('odd-feature-gz2').parent, s.question('something-odd-gz2').index);
+  assert.deepEqual(createSchema(schemaToSpec(s)).answerColumns, s.answerColumns);
+  assert.throws(() => getSchema('decals-dr5+decals-dr5'), /duplicate question "smooth-or-featured"/);
+  assert.throws(() => getSchema('decals-dr5+nope'), /unknown schema "nope"/);
+});

@@ -137,6 +137,24 @@ export function createSchema(spec: SchemaSpec, source = 'schema'): Schema {
   });
 }
 
+/**
+ * Several campaigns' trees as one (`a+b`): questions of each in turn, names kept, so a
+ * catalogue carries both sets of vote columns and a galaxy without votes for one tree gets
+ * zero counts there (no information, zero loss). Question names must not clash (GZ2's carry
+ * a `-gz2` suffix, as in Zoobot).
+ */
+export function combineSchemas(schemas: readonly Schema[]): Schema {
+  const name = schemas.map((s) => s.name).join('+');
+  return createSchema(
+    {
+      name,
+      description: `${schemas.map((s) => s.name).join(' and ')} trees, answered independently`,
+      questions: schemas.flatMap((s) => schemaToSpec(s).questions),
+    },
+    name,
+  );
+}
+
 /** Read a schema from a JSON file (the `SchemaSpec` layout). */
 export function loadSchemaFile(path: string): Schema {
   let text: string;

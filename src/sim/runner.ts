@@ -19,6 +19,7 @@ import { OptionError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { readTable, writeTable, type Table } from '../data/index.js';
 import { startWorker } from '../util/worker.js';
+import { getSchema } from '../schema/index.js';
 import { getSurvey, type SurveyName } from './index.js';
 
 /** Options of {@link simulateSurvey}. */
@@ -33,6 +34,8 @@ export interface SimulateOptions {
   size?: number;
   /** Random seed; the same seed gives the same bytes. @default 0 */
   seed?: number;
+  /** Decision tree(s) the volunteers answer, `a+b` for several campaigns. @default 'decals-dr5' */
+  schema?: string;
   /** Also write per-band FITS images. @default false */
   fits?: boolean;
   /** Worker threads. @default min(2, available cores) */
@@ -60,6 +63,8 @@ interface Manifest {
   survey: SurveyName;
   size: number;
   seed: number;
+  /** Absent in manifests written before trees were selectable (= decals-dr5). */
+  schema?: string;
   fits: boolean;
   chunkSize: number;
   complete: boolean;
@@ -74,6 +79,7 @@ export interface SimChunkJob {
   survey: SurveyName;
   size: number;
   seed: number;
+  schema: string;
   fits: boolean;
   partPath: string;
 }
@@ -92,8 +98,9 @@ function checkOptions(o: SimulateOptions): Required<Omit<SimulateOptions, 'onPro
   const chunkSize = o.chunkSize ?? 256;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new OptionError(`chunkSize must be a positive integer, got ${chunkSize}`);
   const survey = getSurvey(o.survey ?? 'decals').name;
+  const schema = getSchema(o.schema ?? 'decals-dr5').name;
   if (!o.out) throw new OptionError('--out is required');
-  return { n, out: o.out, survey, size, seed, fits: o.fits ?? false, workers, chunkSize };
+  return { n, out: o.out, survey, size, seed, schema, fits: o.fits ?? false, workers, chunkSize };
 }
 
 async function readManifest(path: string): Promise<Manifest | null> {
@@ -114,14 +121,16 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const t0 = performance.now();
   const manifestPath = join(o.out, 'manifest.json');
   const manifest: Manifest = {
-    format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, fits: o.fits, chunkSize: o.chunkSize, complete: false,
+    format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, fits: o.fits, chunkSize: o.chunkSize,
+    complete: false,
   };
   const result = {
     out: o.out, n: o.n, catalogParquet: join(o.out, 'catalog.parquet'), catalogCsv: join(o.out, 'catalog.csv'),
   };
   const previous = await readManifest(manifestPath);
   if (previous) {
-    for (const key of ['n', 'survey', 'size', 'seed', 'fits', 'chunkSize'] as const) {
+    previous.schema ??= 'decals-dr5';
+    for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'fits', 'chunkSize'] as const) {
       if (previous[key] !== manifest[key]) {
         throw new OptionError(
           `${o.out} holds a survey made with ${key}=${previous[key]}, not ${manifest[key]}; rerun with the same options to resume, or choose another --out`,
@@ -148,7 +157,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
     const end = Math.min(o.n, start + o.chunkSize);
     const partPath = join(partsDir, partName(c));
     if (existsSync(partPath)) done += end - start;
-    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, fits: o.fits, partPath });
+    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, fits: o.fits, partPath });
   }
   const rendered = o.n - done;
   options.onProgress?.(done, o.n);

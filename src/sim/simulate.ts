@@ -19,6 +19,11 @@ export interface SimulateGalaxyOptions {
   survey: SurveyName;
   /** Cutout side, pixels. @default 128 */
   size?: number;
+  /**
+   * Decision tree(s) volunteers answer; `a+b` simulates each campaign with its own
+   * volunteers (adding a tree leaves the others' votes unchanged). @default 'decals-dr5'
+   */
+  schema?: string;
 }
 
 /** A simulated catalogue entry. */
@@ -40,7 +45,9 @@ const round = (x: number, d: number): number => {
 };
 
 /** Build the catalogue row of a galaxy (fixed column order, every row has every column). */
-export function catalogueRow(t: GalaxyTruth, r: Rendered, votes: SimulatedVotes, schema: Schema, surveyName: string): Record<string, string | number | boolean> {
+export function catalogueRow(
+  t: GalaxyTruth, r: Rendered, campaigns: readonly { schema: Schema; votes: SimulatedVotes }[], surveyName: string,
+): Record<string, string | number | boolean> {
   const v = r.visibility;
   const row: Record<string, string | number | boolean> = {
     id: t.id,
@@ -90,34 +97,38 @@ export function catalogueRow(t: GalaxyTruth, r: Rendered, votes: SimulatedVotes,
     vis_artifact: round(v.artifact, 3),
     ring: ringLabel(t, v),
     tags: visibleTags(t, v).join(','),
-    volunteers: votes.volunteers,
+    volunteers: campaigns[0].votes.volunteers,
   };
-  for (let i = 0; i < schema.nAnswers; i++) row[schema.answerColumns[i]] = votes.counts[i];
-  for (const q of schema.questions) {
-    let s = 0;
-    for (let i = q.start; i < q.end; i++) s += votes.counts[i];
-    row[`${q.name}_total`] = s;
+  for (const { schema, votes } of campaigns) {
+    for (let i = 0; i < schema.nAnswers; i++) row[schema.answerColumns[i]] = votes.counts[i];
+    for (const q of schema.questions) {
+      let s = 0;
+      for (let i = q.start; i < q.end; i++) s += votes.counts[i];
+      row[`${q.name}_total`] = s;
+    }
   }
-  for (let i = 0; i < schema.nAnswers; i++) row[`oracle_${schema.answerColumns[i]}`] = round(votes.oracle[i], 5);
+  for (const { schema, votes } of campaigns) {
+    for (let i = 0; i < schema.nAnswers; i++) row[`oracle_${schema.answerColumns[i]}`] = round(votes.oracle[i], 5);
+  }
   return row;
 }
 
 /**
  * Simulate catalogue entry `index`: sample its truth, image it in a survey, make the colour
- * cutout and the volunteers' votes (GZ DECaLS DR5 tree). Deterministic in (index, seed,
- * survey, size); the id and truth are the same in every survey.
+ * cutout and the volunteers' votes (GZ DECaLS DR5 tree by default). Deterministic in (index,
+ * seed, survey, size, schema); the id and truth are the same in every survey.
  */
 export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): SimulatedGalaxy {
   if (!Number.isSafeInteger(index) || index < 0) throw new OptionError(`galaxy index must be a non-negative integer, got ${index}`);
   if (!Number.isSafeInteger(opts.seed)) throw new OptionError(`seed must be an integer, got ${opts.seed}`);
   const survey = getSurvey(opts.survey);
-  const schema = getSchema('decals-dr5');
+  const schemas = (opts.schema ?? 'decals-dr5').split('+').map(getSchema);
   const truth = sampleTruth(index, opts.seed);
   const r = renderGalaxy(truth, survey, { size: opts.size ?? 128, seed: opts.seed });
-  const votes = simulateVotes(truth, r.visibility, schema, opts.seed);
+  const campaigns = schemas.map((schema) => ({ schema, votes: simulateVotes(truth, r.visibility, schema, opts.seed) }));
   return {
     id: truth.id,
-    row: catalogueRow(truth, r, votes, schema, survey.name),
+    row: catalogueRow(truth, r, campaigns, survey.name),
     rgb: toRgb(r, survey),
     bands: r.bands,
     pixscale_arcsec: r.pixscale_arcsec,

@@ -177,3 +177,29 @@ test('simulateGalaxy: one catalogue row per galaxy, stable columns, labels consi
   assert.equal(b.row.survey, 'sdss');
   assert.deepEqual(b.bandNames, ['g', 'r', 'i']);
 });
+
+test('votes: a second campaign adds its columns and leaves the first one\'s votes unchanged', () => {
+  for (let i = 0; i < 40; i++) {
+    const one = simulateGalaxy(i, { seed: 9, survey: 'decals', size: 32 });
+    const two = simulateGalaxy(i, { seed: 9, survey: 'decals', size: 32, schema: 'decals-dr5+gz2' });
+    for (const [k, v] of Object.entries(one.row)) assert.equal(two.row[k], v, k);
+    assert.deepEqual(two.rgb, one.rgb);
+    assert.equal(two.row['odd-feature-gz2_total'], two.row['something-odd-gz2_yes']);
+    assert.ok((two.row['smooth-or-featured-gz2_total'] as number) >= 30, 'GZ2 classified every galaxy 30+ times');
+  }
+});
+
+test('votes: GZ2 volunteers name rings, lenses and mergers as the odd feature', () => {
+  const gz2 = getSchema('gz2');
+  const share = (pred: (t: GalaxyTruth) => boolean, col: string) => {
+    const ts = find(pred, 12);
+    let s = 0;
+    for (const t of ts) s += oracle(t, col, seen(t), gz2);
+    return s / ts.length;
+  };
+  const ringed = (t: GalaxyTruth) => !!t.ring && seen(t).ring > 0.6;
+  assert.ok(share(ringed, 'odd-feature-gz2_ring') > 0.6);
+  assert.ok(share((t) => !t.ring, 'odd-feature-gz2_ring') < 0.2);
+  assert.ok(share((t) => !!t.lens && seen(t).lens > 0.6, 'odd-feature-gz2_lens-or-arc') > 0.5);
+  assert.ok(share((t) => t.mergerState === 'merger' && seen(t).companion > 0.6, 'odd-feature-gz2_merger') > 0.4);
+});

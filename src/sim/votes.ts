@@ -148,6 +148,16 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   let oddKeep = 0.95;
   for (const o of odd) oddKeep *= 1 - o;
   model['something-odd'] = { yes: 1 - oddKeep, no: oddKeep };
+
+  // --- GZ2's "which odd feature?": asked after "yes", so each answer is the share of the
+  // oddness its feature explains; a small "other" for what volunteers cannot name.
+  const disturbed = t.mergerState === 'minor-disturbance' || t.mergerState === 'major-disturbance' ? 0.6 * Math.max(v.tidal, v.detail) : 0.3 * v.tidal;
+  const feature = {
+    ring: 0.8 * v.ring, 'lens-or-arc': 0.8 * v.lens, disturbed, irregular: odd[5], 'dust-lane': odd[4],
+    merger: t.mergerState === 'merger' ? 0.7 * Math.max(v.companion, v.tidal) : 0, other: 0.06,
+  };
+  const total = Object.values(feature).reduce((a, b) => a + b, 0);
+  model['odd-feature'] = Object.fromEntries(Object.entries(feature).map(([k, p]) => [k, p / total]));
   return model;
 }
 
@@ -194,10 +204,13 @@ export function oracleFor(model: AnswerModel, schema: Schema): Float64Array {
 }
 
 /**
- * Number of volunteers for a galaxy: GZ DECaLS had 140k of 314k galaxies (≈45%) with ≥ 30
- * classifications (the DR1/2 campaigns, 30–60 each) and the rest about 5 (DR5 retirement).
+ * Number of volunteers for a galaxy in a campaign: GZ DECaLS had 140k of 314k galaxies (≈45%)
+ * with ≥ 30 classifications (the DR1/2 campaigns, 30–60 each) and the rest about 5 (DR5
+ * retirement); GZ2 (`campaign` 'gz2') classified every galaxy 30–70 times.
  */
-export function volunteerCount(rng: Rng): number {
+export function volunteerCount(rng: Rng, campaign = 'decals-dr5'): number {
+  // GZ2 retired a galaxy after ~40–50 classifications (median 44, Willett et al. 2013).
+  if (campaign === 'gz2') return 30 + Math.min(40, Math.round(rng.gamma(4) * 4));
   if (rng.bool(140 / 314)) return 30 + Math.min(30, Math.round(rng.gamma(3) * 4));
   const u = rng.float();
   return u < 0.05 ? 3 : u < 0.15 ? 4 : u < 0.85 ? 5 : u < 0.95 ? 6 : 7;
@@ -210,7 +223,7 @@ export function volunteerCount(rng: Rng): number {
 export function simulateVotes(truth: GalaxyTruth, vis: Visibility, schema: Schema, seed: number): SimulatedVotes {
   const oracle = oracleFor(answerModel(truth, vis), schema);
   const rng = new Rng(seed, truth.index, 'votes', schema.name, vis.survey);
-  const volunteers = volunteerCount(rng);
+  const volunteers = volunteerCount(rng, schema.name);
   const counts = new Int32Array(schema.nAnswers);
   const chosen = new Int32Array(schema.questions.length);
   for (let v = 0; v < volunteers; v++) {

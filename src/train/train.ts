@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { initEngine, type BackendChoice } from '../engine/index.js';
 import { createModel } from '../models/model.js';
+import { warmStart } from './warmstart.js';
 import { saveModel } from '../models/io.js';
 import { centreCropMap, decodeSize, resampleInto, type InputSpec } from '../models/preprocess.js';
 import { getSchema, schemaToSpec, type Schema } from '../schema/index.js';
@@ -35,6 +36,11 @@ export interface TrainOptions {
   out: string;
   /** Decision tree: a built-in name, a .json path, or a Schema. @default 'decals-dr5' */
   schema?: string | Schema;
+  /**
+   * Start from this model directory's weights (layers by name, head answers by column) instead
+   * of a fresh initialisation, e.g. to continue a pretrained model on a larger tree.
+   */
+  initFrom?: string;
   /** Vote catalogue (.csv/.parquet). Required unless `data` is given. */
   catalog?: string;
   /** Folder of `<id>.png|jpg|fits` images (unless the catalogue has `imageColumn`). */
@@ -127,6 +133,7 @@ interface Resolved {
   augment: AugmentOptions | false;
   cacheBytes: number;
   checkpointSeconds: number;
+  initFrom?: string;
 }
 
 function resolve(o: TrainOptions): Resolved {
@@ -150,6 +157,7 @@ function resolve(o: TrainOptions): Resolved {
     augment: o.augment ?? {},
     cacheBytes: o.cacheBytes ?? 2 ** 30,
     checkpointSeconds: o.checkpointSeconds ?? 300,
+    initFrom: o.initFrom,
   };
   if (!r.out) throw new OptionError('train: "out" (model directory) is required');
   const int = (name: keyof Resolved, min: number) => {
@@ -187,6 +195,8 @@ function fingerprint(r: Resolved, data: TrainingSet): Record<string, unknown> {
     augment: r.augment,
     galaxies: data.ids.length,
     idsHash: h >>> 0,
+    // Only present when set, so checkpoints written before warm starts existed still resume.
+    ...(r.initFrom ? { initFrom: r.initFrom } : {}),
   };
 }
 
@@ -222,6 +232,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const model = createModel({ schema: r.schema, architecture: r.architecture, size: r.size, bands: r.bands, seed: r.seed });
+  if (r.initFrom) {
+    const w = await warmStart(model, r.initFrom);
+    log(`initialised from ${r.initFrom}: ${w.layers} layers, ${w.answersCopied} of ${w.answers} head answers`);
+  }
   const layout = weightLayout(model);
   const weights = readWeights(model);
   const optimizer = new AdamW(weights.subarray(0, layout.trainableSize), decayMask(layout), {

@@ -14,10 +14,11 @@ export function register(program: Command): void {
     .option('--survey <name>', `survey profile: ${surveyNames().join(', ')}`, 'decals')
     .option('--size <px>', 'cutout size in pixels', int, 128)
     .option('--seed <seed>', 'random seed (same seed, same bytes)', int, 0)
+    .option('--schema <tree>', 'decision tree the volunteers answer; several joined by + (e.g. decals-dr5+gz2) are separate campaigns', 'decals-dr5')
     .option('--fits', 'also write per-band FITS images in nanomaggies', false)
     .option('--workers <k>', 'worker threads (default: min(2, cores))', int)
     .option('--chunk-size <k>', 'galaxies per committed chunk, the unit of resumption', int, 256)
-    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; fits: boolean; workers?: number; chunkSize: number }) => {
+    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; schema: string; fits: boolean; workers?: number; chunkSize: number }) => {
       const progress = createProgress('simulate');
       const r = await simulateSurvey({ ...o, survey: o.survey as SurveyName, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
         progress.stop(),

@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .option('--images <dir>', 'folder of <id>.png|jpg|fits images (else the catalogue image column)')
     .option('--image-column <name>', 'catalogue column of image paths, relative to the catalogue')
     .option('--id-column <name>', 'catalogue id column (GZ DECaLS releases use iauname; default id)')
-    .option('--schema <name>', 'decision tree: built-in name or .json path (default decals-dr5)')
+    .option('--schema <name>', 'decision tree: built-in name or .json path; several joined by + are trained at once (default decals-dr5)')
+    .option('--init-from <model>', 'start from this model directory\'s weights (same architecture and size; shared answers keep their head weights)')
     .option('--architecture <name>', `network: ${architectureNames().join(', ')} (default resnet-small)`)
     .option('--size <px>', 'network input size (default 64)', int)
     .option('--bands <n>', 'input bands: 3 (colour) or 1 (greyscale) (default 3)', int)
@@ -32,7 +33,7 @@ export function register(program: Command): void {
       const r = await train({
         catalog: o.catalog, images: o.images, imageColumn: o.imageColumn, idColumn: o.idColumn, schema: o.schema,
         architecture: o.architecture, size: o.size, bands: o.bands, epochs: o.epochs, batchSize: o.batchSize,
-        learningRate: o.lr, patience: o.patience, workers: o.workers, seed: o.seed, out: o.out,
+        learningRate: o.lr, patience: o.patience, workers: o.workers, seed: o.seed, out: o.out, initFrom: o.initFrom,
         signal: controller.signal, log,
       });
       if (r.interrupted) log(`stopped; rerun the same command to resume from ${r.out}`);

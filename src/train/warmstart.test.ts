@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { train } from './train.js';
+import { SYNTHETIC_SCHEMA, tinyTrainOptions } from './synthetic.js';
+import { warmStart } from './warmstart.js';
+import { createModel } from '../models/model.js';
+import { loadModel } from '../models/io.js';
+import { combineSchemas, createSchema } from '../schema/index.js';
+import { OptionError } from '../errors.js';
+
+const root = await mkdtemp(join(tmpdir(), 'galmorph-warm-'));
+process.on('exit', () => void rm(root, { recursive: true, force: true }));
+
+const COLOUR = createSchema({ name: 'colour', questions: [{ name: 'colour', answers: ['red', 'blue', 'green'], askedIf: null }] });
+
+test('warm start onto a larger tree: encoder copied, shared answers keep their head weights, new ones stay fresh', async () => {
+  const src = await train(tinyTrainOptions(join(root, 'src'), { epochs: 1 }));
+  const from = await loadModel(src.out);
+  const schema = combineSchemas([COLOUR, SYNTHETIC_SCHEMA]);
+  const fresh = createModel({ schema, architecture: 'resnet-tiny', size: from.config.inputSize, seed: 5 });
+  const model = createModel({ schema, architecture: 'resnet-tiny', size: from.config.inputSize, seed: 5 });
+  const summary = await warmStart(model, src.out);
+  assert.equal(summary.answers, 7);
+  assert.equal(summary.answersCopied, 4);
+  for (const layer of model.net.layers) {
+    if (layer.name === 'head_dense' || layer.getWeights().length === 0) continue;
+    const got = layer.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(got, from.net.getLayer(layer.name).getWeights().map((w) => Array.from(w.dataSync())), layer.name);
+  }
+  const [k, b] = model.net.getLayer('head_dense').getWeights().map((w) => w.dataSync());
+  const [sk, sb] = from.net.getLayer('head_dense').getWeights().map((w) => w.dataSync());
+  const [fk, fb] = fresh.net.getLayer('head_dense').getWeights().map((w) => w.dataSync());
+  const dim = model.config.representationDim;
+  for (let d = 0; d < dim; d += 7) {
+    for (let j = 0; j < 3; j++) assert.equal(k[d * 7 + j], fk[d * 7 + j]); // colour_*: fresh
+    for (let j = 0; j < 4; j++) assert.equal(k[d * 7 + 3 + j], sk[d * 4 + j]); // shape_*, size_*: copied
+  }
+  assert.deepEqual(Array.from(b.subarray(3)), Array.from(sb));
+  assert.deepEqual(Array.from(b.subarray(0, 3)), Array.from(fb.subarray(0, 3)));
+  for (const m of [from, fresh, model]) m.dispose();
+});
+
+test('warm start refuses a model of another input size, naming it', async () => {
+  const src = join(root, 'src');
+  const model = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', size: 40 });
+  await assert.rejects(warmStart(model, src), (e: Error) => e instanceof OptionError && /inputSize \d+, this run 40/.test(e.message));
+  model.dispose();
+});
+
+test('a training run can start from a model and records it for resumption', async () => {
+  const r = await train(tinyTrainOptions(join(root, 'warm'), { epochs: 1, initFrom: join(root, 'src') }));
+  assert.equal(r.history.length, 1);
+  await assert.rejects(train(tinyTrainOptions(join(root, 'warm'), { epochs: 2 })), (e: Error) => e instanceof OptionError && /initFrom/.test(e.message));
+});

@@ -1,0 +1,67 @@
+/**
+ * Warm start: begin a training run from another model's weights. Zoobot grows its schema this
+ * way (a model pretrained on one campaign's tree continues on several trees at once): every
+ * layer is copied by name, and the head keeps the rows of the answers both trees share, so
+ * the old questions start exactly where they were and only the new answers start from scratch.
+ */
+import { tf } from '../engine/index.js';
+import { OptionError } from '../errors.js';
+import { createSchema } from '../schema/index.js';
+import { loadModel, type GalaxyModel } from '../models/index.js';
+
+/** What {@link warmStart} copied. */
+export interface WarmStartSummary {
+  /** Layers copied whole. */
+  layers: number;
+  /** Head answers copied from the source (the rest keep their fresh initialisation). */
+  answersCopied: number;
+  answers: number;
+}
+
+const HEAD = 'head_dense';
+
+/** Copy `source`'s weights (a model directory) into `model`. Input and encoder must match. */
+export async function warmStart(model: GalaxyModel, source: string): Promise<WarmStartSummary> {
+  const from = await loadModel(source);
+  try {
+    const a = model.config;
+    const b = from.config;
+    for (const key of ['inputSize', 'bands'] as const) {
+      if (a[key] !== b[key]) throw new OptionError(`--init-from ${source}: the model has ${key} ${b[key]}, this run ${a[key]}; they must match`);
+    }
+    if (JSON.stringify(a.architecture) !== JSON.stringify(b.architecture)) {
+      throw new OptionError(`--init-from ${source}: architecture ${b.architecture.name} differs from this run's ${a.architecture.name}`);
+    }
+    let layers = 0;
+    for (const layer of model.net.layers) {
+      if (layer.name === HEAD || layer.getWeights().length === 0) continue;
+      layer.setWeights(from.net.getLayer(layer.name).getWeights());
+      layers++;
+    }
+    const [kernel, bias] = model.net.getLayer(HEAD).getWeights();
+    const [srcKernel, srcBias] = from.net.getLayer(HEAD).getWeights();
+    const cols = createSchema(a.schema).answerColumns;
+    const srcIndex = new Map(createSchema(b.schema).answerColumns.map((c, i) => [c, i]));
+    const dim = a.representationDim;
+    const k = kernel.dataSync().slice() as Float32Array;
+    const bi = bias.dataSync().slice() as Float32Array;
+    const sk = srcKernel.dataSync();
+    const sb = srcBias.dataSync();
+    const A = cols.length;
+    const srcA = srcIndex.size;
+    let answersCopied = 0;
+    cols.forEach((c, j) => {
+      const i = srcIndex.get(c);
+      if (i === undefined) return;
+      for (let d = 0; d < dim; d++) k[d * A + j] = sk[d * srcA + i];
+      bi[j] = sb[i];
+      answersCopied++;
+    });
+    const head = [tf.tensor2d(k, [dim, A]), tf.tensor1d(bi)];
+    model.net.getLayer(HEAD).setWeights(head);
+    tf.dispose(head);
+    return { layers, answersCopied, answers: A };
+  } finally {
+    from.dispose();
+  }
+}
