@@ -1,6 +1,7 @@
-// galmorph's optional native kernels: oneDNN convolutions that read and write the tfjs-wasm
-// heap in place. JS passes the heap's ArrayBuffer and byte offsets of NHWC tensors (a native
-// oneDNN layout) and HWIO filters; nothing is copied on the way in or out.
+// galmorph's optional native kernels: oneDNN convolutions and batch normalisation that read and
+// write the tfjs-wasm heap in place. JS passes the heap's ArrayBuffer and byte offsets of NHWC
+// tensors (a native oneDNN layout), HWIO filters and per-channel vectors; nothing is copied on
+// the way in or out.
 //
 // Primitives are cached per shape, per thread: every worker_thread has its own wasm heap and
 // its own OpenMP team, so sharing nothing avoids locks entirely.
@@ -8,7 +9,10 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <utility>
+#include <vector>
 #include <string>
 #include <unordered_map>
 
@@ -74,11 +78,37 @@ struct BwdWeightsEntry {
   std::unique_ptr<Weights> w;
 };
 
+// Shape of a batch-normalised NHWC tensor [n, h, w, c]; statistics, scale and shift are [c].
+struct Norm {
+  int64_t n, h, w, c;
+  // epsilon is part of the primitive, so part of the key (by its bits: exact and short).
+  std::string key(const char* kind, float epsilon) const {
+    uint32_t bits;
+    std::memcpy(&bits, &epsilon, sizeof bits);
+    std::string k(kind);
+    for (int64_t v : {n, h, w, c, int64_t(bits)}) {
+      k += ',';
+      k += std::to_string(v);
+    }
+    return k;
+  }
+  memory::desc data() const { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
+  memory::desc stat() const { return {{c}, dt::f32, tag::x}; }
+};
+
+// A primitive whose arguments are all plain user memory on the heap (no reorders): memory
+// objects per argument, pointed at the call's tensors before each execution.
+struct Bound {
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+};
+
 struct Cache {
   Ctx ctx;
   std::unordered_map<std::string, FwdEntry> fwd;
   std::unordered_map<std::string, BwdDataEntry> bwd_data;
   std::unordered_map<std::string, BwdWeightsEntry> bwd_weights;
+  std::unordered_map<std::string, Bound> norm;
 };
 
 Cache& cache() {
@@ -124,17 +154,34 @@ int64_t intArg(napi_env env, napi_value v) {
   return r;
 }
 
-Conv convArg(napi_env env, napi_value v) {
+float floatArg(napi_env env, napi_value v) {
+  double r = 0;
+  check(env, napi_get_value_double(env, v, &r), "expected a number");
+  return float(r);
+}
+
+// The `count` integers of an Int32Array argument.
+const int32_t* int32sArg(napi_env env, napi_value v, size_t count, const char* what) {
   bool is = false;
   napi_typedarray_type type;
   size_t len = 0;
   void* data = nullptr;
-  check(env, napi_is_typedarray(env, v, &is), "geometry");
-  if (!is) throw Error{"galmorph native: geometry must be an Int32Array"};
-  check(env, napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr), "geometry");
-  if (type != napi_int32_array || len != 15) throw Error{"galmorph native: geometry must be an Int32Array of 15"};
-  const int32_t* d = static_cast<int32_t*>(data);
+  check(env, napi_is_typedarray(env, v, &is), what);
+  if (is) check(env, napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr), what);
+  if (!is || type != napi_int32_array || len != count) {
+    throw Error{std::string("galmorph native: ") + what + " must be an Int32Array of " + std::to_string(count)};
+  }
+  return static_cast<const int32_t*>(data);
+}
+
+Conv convArg(napi_env env, napi_value v) {
+  const int32_t* d = int32sArg(env, v, 15, "geometry");
   return Conv{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+}
+
+Norm normArg(napi_env env, napi_value v) {
+  const int32_t* d = int32sArg(env, v, 4, "shape");
+  return Norm{d[0], d[1], d[2], d[3]};
 }
 
 // A pointer `bytes` long at `offset` into the heap, bounds-checked so a JS mistake cannot
@@ -273,6 +320,90 @@ napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
   });
 }
 
+// Points each argument of `b` at its tensor (byte offsets, in `offsets` order) and runs it.
+void run(Cache& c, Bound& b, uint8_t* heap, size_t len, const std::vector<std::pair<int, int64_t>>& offsets) {
+  for (const auto& [arg, off] : offsets) {
+    memory& m = b.args.at(arg);
+    m.set_data_handle(at(heap, len, off, int64_t(m.get_desc().get_size() / sizeof(float))));
+  }
+  b.prim.execute(c.ctx.strm, b.args);
+  c.ctx.strm.wait();
+}
+
+Bound bound(const Cache& c, dnnl::primitive prim, const std::vector<std::pair<int, memory::desc>>& descs) {
+  Bound b{std::move(prim), {}};
+  for (const auto& [arg, d] : descs) b.args.emplace(arg, memory(d, c.ctx.eng, DNNL_MEMORY_NONE));
+  return b;
+}
+
+const auto kScaleShift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+
+// batchNorm(heap, shape, epsilon, training, x, mean, variance, gamma, beta, y): training (1)
+// normalises with the batch's statistics and writes them (biased variance) to mean/variance;
+// inference (0) reads them.
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[10];
+    args(env, info, a);
+    size_t len = 0;
+    uint8_t* heap = heapArg(env, a[0], &len);
+    Norm g = normArg(env, a[1]);
+    float eps = floatArg(env, a[2]);
+    bool training = intArg(env, a[3]) != 0;
+    Cache& c = cache();
+    std::string key = g.key(training ? "nt" : "ni", eps);
+    auto it = c.norm.find(key);
+    if (it == c.norm.end()) {
+      dnnl::batch_normalization_forward::desc d(
+          training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, g.data(), eps,
+          training ? kScaleShift : kScaleShift | dnnl::normalization_flags::use_global_stats);
+      dnnl::batch_normalization_forward::primitive_desc pd(d, c.ctx.eng);
+      it = c.norm.emplace(key, bound(c, dnnl::batch_normalization_forward(pd),
+                                     {{DNNL_ARG_SRC, g.data()}, {DNNL_ARG_MEAN, g.stat()}, {DNNL_ARG_VARIANCE, g.stat()},
+                                      {DNNL_ARG_SCALE, g.stat()}, {DNNL_ARG_SHIFT, g.stat()}, {DNNL_ARG_DST, g.data()}}))
+               .first;
+    }
+    run(c, it->second, heap, len,
+        {{DNNL_ARG_SRC, intArg(env, a[4])}, {DNNL_ARG_MEAN, intArg(env, a[5])}, {DNNL_ARG_VARIANCE, intArg(env, a[6])},
+         {DNNL_ARG_SCALE, intArg(env, a[7])}, {DNNL_ARG_SHIFT, intArg(env, a[8])}, {DNNL_ARG_DST, intArg(env, a[9])}});
+    return nullptr;
+  });
+}
+
+// batchNormBackward(heap, shape, epsilon, x, mean, variance, gamma, beta, dy, dx, dgamma, dbeta):
+// the gradient of training-mode batchNorm, given the batch statistics its forward wrote. The
+// result does not depend on beta, but oneDNN's primitive wants the shift it was defined with.
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value a[12];
+    args(env, info, a);
+    size_t len = 0;
+    uint8_t* heap = heapArg(env, a[0], &len);
+    Norm g = normArg(env, a[1]);
+    float eps = floatArg(env, a[2]);
+    Cache& c = cache();
+    std::string key = g.key("nb", eps);
+    auto it = c.norm.find(key);
+    if (it == c.norm.end()) {
+      dnnl::batch_normalization_forward::primitive_desc hint(
+          {dnnl::prop_kind::forward_training, g.data(), eps, kScaleShift}, c.ctx.eng);
+      dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, g.data(), g.data(), eps, kScaleShift);
+      dnnl::batch_normalization_backward::primitive_desc pd(d, c.ctx.eng, hint);
+      it = c.norm.emplace(key, bound(c, dnnl::batch_normalization_backward(pd),
+                                     {{DNNL_ARG_SRC, g.data()}, {DNNL_ARG_MEAN, g.stat()}, {DNNL_ARG_VARIANCE, g.stat()},
+                                      {DNNL_ARG_SCALE, g.stat()}, {DNNL_ARG_SHIFT, g.stat()}, {DNNL_ARG_DIFF_DST, g.data()},
+                                      {DNNL_ARG_DIFF_SRC, g.data()},
+                                      {DNNL_ARG_DIFF_SCALE, g.stat()}, {DNNL_ARG_DIFF_SHIFT, g.stat()}}))
+               .first;
+    }
+    run(c, it->second, heap, len,
+        {{DNNL_ARG_SRC, intArg(env, a[3])}, {DNNL_ARG_MEAN, intArg(env, a[4])}, {DNNL_ARG_VARIANCE, intArg(env, a[5])},
+         {DNNL_ARG_SCALE, intArg(env, a[6])}, {DNNL_ARG_SHIFT, intArg(env, a[7])}, {DNNL_ARG_DIFF_DST, intArg(env, a[8])},
+         {DNNL_ARG_DIFF_SRC, intArg(env, a[9])}, {DNNL_ARG_DIFF_SCALE, intArg(env, a[10])}, {DNNL_ARG_DIFF_SHIFT, intArg(env, a[11])}});
+    return nullptr;
+  });
+}
+
 // setThreads(n): OpenMP threads for oneDNN calls made from the calling thread (a per-thread
 // setting, so each worker_thread chooses its own).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -308,6 +439,8 @@ NAPI_MODULE_INIT() {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackwardData", nullptr, Conv2dBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackwardWeights", nullptr, Conv2dBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

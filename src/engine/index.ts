@@ -14,13 +14,14 @@ import { isMainThread } from 'node:worker_threads';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { EngineError } from './errors.js';
-import { loadAddon, nativeConvKernels } from './native.js';
+import { batchNormOps, loadAddon, nativeBatchNormKernels, nativeConvKernels, type BatchNormOps } from './native.js';
 import { maxPoolGradConfig } from './pool_backprop.js';
 import { identityConfig, reductionConfigs } from './reductions.js';
 
 export { tf, tfl };
 export { EngineError } from './errors.js';
 export { flattenGrads, unflattenGrads, averageInto, gradLayout, type GradLayout } from './grads.js';
+export type { BatchNormOps } from './native.js';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
 const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
@@ -59,13 +60,15 @@ export interface EngineInfo {
   native: string | null;
 }
 
-/** tfjs-wasm's own kernels that project kernels replace, captured before the first replacement. */
+/**
+ * tfjs-wasm's own kernels that project kernels replace (undefined: tfjs has none), captured
+ * before the first replacement: registerWasmKernels asks for each before replacing it.
+ */
 const builtins = new Map<string, tf.KernelConfig | undefined>();
 function builtin(name: string): tf.KernelConfig | undefined {
   if (!builtins.has(name)) builtins.set(name, tf.getKernel(name, 'wasm'));
   return builtins.get(name);
 }
-for (const name of [tf.Sum, tf.Mean, tf.Conv2D, tf.FusedConv2D]) builtin(name);
 
 /** Project kernels for the wasm backend, replacing missing, slow or wrong built-ins. */
 function wasmKernels(): tf.KernelConfig[] {
@@ -80,7 +83,10 @@ function wasmKernels(): tf.KernelConfig[] {
     identityConfig, // built-in copies the buffer
   ];
 }
-/** The wasm kernels with the convolutions (forward and both gradients) done by oneDNN. */
+/**
+ * The wasm kernels with the convolutions (forward and both gradients) and batch norm
+ * (inference, and training-mode forward and gradient) done by oneDNN.
+ */
 function nativeKernels(addon: Parameters<typeof nativeConvKernels>[0]): tf.KernelConfig[] {
   const wasm = wasmKernels();
   const byName = Object.fromEntries(wasm.map((k) => [k.kernelName, k]));
@@ -89,8 +95,9 @@ function nativeKernels(addon: Parameters<typeof nativeConvKernels>[0]): tf.Kerne
     [tf.FusedConv2D]: builtin(tf.FusedConv2D),
     [tf.Conv2DBackpropInput]: byName[tf.Conv2DBackpropInput],
     [tf.Conv2DBackpropFilter]: byName[tf.Conv2DBackpropFilter],
+    [tf.FusedBatchNorm]: builtin(tf.FusedBatchNorm),
   };
-  const native = nativeConvKernels(addon, fallbacks);
+  const native = [...nativeConvKernels(addon, fallbacks), ...nativeBatchNormKernels(addon, fallbacks)];
   const replaced = new Set(native.map((k) => k.kernelName));
   return [...wasm.filter((k) => !replaced.has(k.kernelName)), ...native];
 }
@@ -125,10 +132,17 @@ function wasmDir(): string {
 }
 
 function registerWasmKernels(configs: tf.KernelConfig[]): void {
+  const names = new Set(configs.map((k) => k.kernelName));
+  // Kernels of the previous set that this one lacks (the native ones, leaving native for
+  // wasm) go back to tfjs's own, or away where tfjs has none.
+  for (const name of registered.filter((n) => !names.has(n))) {
+    tf.unregisterKernel(name, 'wasm');
+    const own = builtin(name);
+    if (own !== undefined) tf.registerKernel(own);
+  }
   for (const config of configs) {
-    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) {
-      tf.unregisterKernel(config.kernelName, 'wasm');
-    }
+    builtin(config.kernelName);
+    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
   registered = configs.map((k) => k.kernelName);
@@ -231,10 +245,23 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   return pending.info;
 }
 
+/** The active backend's name; not tf.getBackend(), which would initialise one as a side effect. */
+function activeBackend(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName;
+}
+
+/**
+ * Training-mode batch norm as one native kernel each way (forward with the batch's statistics,
+ * and its gradient) while the native kernels are active; undefined otherwise, where it is
+ * built from tfjs ops (tfjs has no such kernel).
+ */
+export function nativeBatchNorm(): BatchNormOps | undefined {
+  return registeredSet === 'native' && activeBackend() === 'wasm' ? batchNormOps : undefined;
+}
+
 /** What the engine runs on right now. Call after `initEngine()`. */
 export function engineInfo(): EngineInfo {
-  // Not tf.getBackend(): that would initialise a backend as a side effect.
-  const backend = (tf.engine() as unknown as { backendName: string | null }).backendName;
+  const backend = activeBackend();
   if (backend === 'wasm') {
     return {
       backend,

@@ -1,12 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineError, initEngine, tf } from './index.js';
+import { EngineError, initEngine, nativeBatchNorm, tf, tfl } from './index.js';
 import { loadAddon } from './native.js';
 import { createModel } from '../models/index.js';
+import { BatchNorm } from '../models/batchnorm.js';
+import { values } from '../../test/conv-cases.js';
 import { getSchema } from '../schema/index.js';
 import { ReplicaCore, readWeights } from '../train/replica.js';
 
 const addon = loadAddon();
+/** tfjs-wasm's kernels that native ones replace (undefined: a galmorph-only kernel), before any switch. */
+const TFJS_OWN = Object.fromEntries([tf.Conv2D, tf.FusedConv2D, tf.FusedBatchNorm, 'GalmorphBatchNormTraining'].map((n) => [n, tf.getKernel(n, 'wasm')]));
 const skip = 'error' in addon ? `skipped: ${addon.error}` : false;
 
 /** max |a − b| / max(1, max |a|). */
@@ -45,6 +49,70 @@ function convAndGrads(c: Case): Float32Array[] {
     const grads = tf.grads(f)([x, w, b]);
     return [y, ...grads].map((t) => Float32Array.from(t.dataSync()));
   });
+}
+
+/** NHWC shapes for batch norm: odd channel counts and sizes, a tail past oneDNN's 8-wide vectors. */
+const NORM_SHAPES: [number, number, number, number][] = [
+  [4, 5, 6, 3],
+  [2, 7, 7, 16],
+  [3, 4, 4, 33],
+];
+const EPS = 1e-3;
+
+/**
+ * The galmorph BatchNorm layer on `shape`: training-mode output, gradients of Σ y·u wrt x, γ,
+ * β, the moving statistics after those three training-mode passes, and the inference-mode output.
+ */
+function batchNormRun(shape: [number, number, number, number], seed: number): Record<'y' | 'dx' | 'dgamma' | 'dbeta' | 'movingMean' | 'movingVariance' | 'inference', Float32Array> {
+  const c = shape[3];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const bn = new BatchNorm({ name: `bn_case_${seed}`, momentum: 0.9, epsilon: EPS });
+  bn.apply(tfl.input({ shape: shape.slice(1) }));
+  const vector = (k: number) => tf.tensor1d(Float32Array.from(values(c, seed + k)));
+  bn.setWeights([vector(1), vector(2), vector(3), tf.add(vector(4), 2)]);
+  const x = tf.tensor4d(Float32Array.from(values(size, seed), (v, i) => 3 * v + (i % c)), shape);
+  const u = tf.tensor4d(Float32Array.from(values(size, seed + 5)), shape);
+  const [gamma, beta] = bn.trainableWeights.map((w) => w.read() as tf.Variable);
+  const y = bn.apply(x, { training: true }) as tf.Tensor;
+  const loss = (xi: tf.Tensor) => tf.sum(tf.mul(bn.apply(xi, { training: true }) as tf.Tensor, u)) as tf.Scalar;
+  const dx = tf.grad(loss)(x);
+  const { value, grads } = tf.variableGrads(() => loss(x), [gamma, beta]);
+  const [movingMean, movingVariance] = bn.nonTrainableWeights.map((w) => w.read());
+  const inference = bn.apply(x, { training: false }) as tf.Tensor;
+  const out = { y, dx, dgamma: grads[gamma.name], dbeta: grads[beta.name], movingMean, movingVariance, inference };
+  const arrays = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.dataSync())])) as ReturnType<typeof batchNormRun>;
+  tf.dispose([x, u, y, dx, value, inference, ...Object.values(grads)]);
+  bn.dispose();
+  return arrays;
+}
+
+/** The same training-mode quantities in float64 from the closed form (see models/batchnorm.ts). */
+function batchNormReference(shape: [number, number, number, number], seed: number) {
+  const c = shape[3];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const m = size / c;
+  const gamma = values(c, seed + 1);
+  const beta = values(c, seed + 2);
+  const x = values(size, seed).map((v, i) => 3 * v + (i % c));
+  const u = values(size, seed + 5);
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  x.forEach((v, i) => (mean[i % c] += v / m));
+  x.forEach((v, i) => (variance[i % c] += (v - mean[i % c]) ** 2 / m));
+  const r = variance.map((v) => 1 / Math.sqrt(v + EPS));
+  const xhat = x.map((v, i) => (v - mean[i % c]) * r[i % c]);
+  const dbeta = new Float64Array(c);
+  const dgamma = new Float64Array(c);
+  u.forEach((d, i) => {
+    dbeta[i % c] += d;
+    dgamma[i % c] += d * xhat[i];
+  });
+  return {
+    y: xhat.map((v, i) => v * gamma[i % c] + beta[i % c]),
+    dx: u.map((d, i) => gamma[i % c] * r[i % c] * (d - (dbeta[i % c] + xhat[i] * dgamma[i % c]) / m)),
+    dgamma,
+    dbeta,
+  };
 }
 
 /** Losses and final weights of `steps` plain-SGD steps of resnet-tiny from a fixed seed. */
@@ -86,6 +154,43 @@ describe('native (oneDNN) kernels', { skip }, () => {
     await initEngine({ backend: 'wasm' });
   });
 
+  it('batch norm: training forward, moving statistics, gradients and inference match float64 and wasm', async () => {
+    await initEngine({ backend: 'wasm' });
+    assert.equal(nativeBatchNorm(), undefined);
+    const wasm = NORM_SHAPES.map((shape, i) => batchNormRun(shape, 10 * i));
+    await initEngine({ backend: 'native' });
+    assert.notEqual(nativeBatchNorm(), undefined);
+    const native = NORM_SHAPES.map((shape, i) => batchNormRun(shape, 10 * i));
+    await initEngine({ backend: 'wasm' });
+    NORM_SHAPES.forEach((shape, i) => {
+      const exact = batchNormReference(shape, 10 * i);
+      for (const [what, ref] of Object.entries(exact)) {
+        const e = relErr(native[i][what as keyof typeof exact], ref);
+        assert.ok(e < 1e-5, `${shape} ${what} vs float64: relative error ${e}`);
+      }
+      for (const [what, ref] of Object.entries(wasm[i])) {
+        const e = relErr(native[i][what as keyof typeof exact], ref);
+        assert.ok(e < 1e-5, `${shape} ${what} vs wasm: relative error ${e}`);
+      }
+    });
+  });
+
+  it('tf.batchNorm: native with per-channel scale and offset, wasm without, same results', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor2d(Float32Array.from(values(6 * 4, 1)), [6, 4]);
+        const v = (seed: number) => tf.tensor1d(Float32Array.from(values(4, seed)));
+        const variance = tf.add(v(3), 2);
+        return [tf.batchNorm(x, v(2), variance, v(4), v(5)), tf.batchNorm(tf.reshape(x, [1, 2, 3, 4]), v(2), variance)].map((t) => t.dataSync());
+      });
+    await initEngine({ backend: 'wasm' });
+    const wasm = run();
+    await initEngine({ backend: 'native' });
+    const native = run();
+    await initEngine({ backend: 'wasm' });
+    wasm.forEach((w, i) => assert.ok(relErr(native[i], w) < 1e-6, `case ${i}`));
+  });
+
   it('trains resnet-tiny like wasm: same losses and weights after 3 SGD steps', async () => {
     await initEngine({ backend: 'wasm' });
     let before = tf.memory().numTensors;
@@ -107,6 +212,7 @@ describe('native (oneDNN) kernels', { skip }, () => {
     assert.equal(info.native, null);
     assert.ok(info.kernels.includes('Conv2DBackpropFilter'));
     assert.ok(!info.kernels.includes('FusedConv2D'));
+    for (const [name, own] of Object.entries(TFJS_OWN)) assert.equal(tf.getKernel(name, 'wasm'), own, `${name} is tfjs's own again`);
   });
 });
 

@@ -6,10 +6,12 @@
  * activation shape; on the wasm backend that Tile alone took ~27% of a resnet-small training
  * step. Here the whole training-mode forward is one `customGrad` with the textbook gradient
  *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·r·(dy − (dβ + x̂·dγ)/M),  r = 1/√(σ² + ε), M = N·H·W,
- * which needs only broadcasting element-wise ops and per-channel sums.
+ * which needs only broadcasting element-wise ops and per-channel sums. On the native backend
+ * (engine `nativeBatchNorm()`) the same forward and gradient are one oneDNN kernel each, and
+ * inference mode's tf.batchNorm runs in oneDNN too.
  * Weights and their names (gamma, beta, moving_mean, moving_variance) match Keras's layer.
  */
-import { tf, tfl } from '../engine/index.js';
+import { nativeBatchNorm, tf, tfl, type BatchNormOps } from '../engine/index.js';
 
 type Kwargs = Record<string, unknown>;
 
@@ -67,30 +69,15 @@ export class BatchNorm extends tfl.layers.Layer {
 
   private trainingForward(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
     const eps = this.epsilon;
-    const axes = [0, 1, 2];
     const m = x.shape[0]! * x.shape[1]! * x.shape[2]!;
+    const native = x.rank === 4 ? nativeBatchNorm() : undefined;
     const forward = tf.customGrad((...args: unknown[]) => {
       const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-      const { y, xhat, r, mean, variance } = tf.tidy(() => {
-        const { mean, variance } = tf.moments(xi, axes);
-        const r = tf.rsqrt(tf.add(variance, eps));
-        const xhat = tf.mul(tf.sub(xi, mean), r);
-        return { y: tf.add(tf.mul(xhat, g), b), xhat, r, mean, variance };
-      });
-      this.updateMovingAverages(mean, variance, m);
-      save([xhat, r, g]);
-      tf.dispose([mean, variance, xhat, r]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const d = dy as tf.Tensor;
-          const [sxhat, sr, sg] = saved;
-          const dBeta = tf.sum(d, axes);
-          const dGamma = tf.sum(tf.mul(d, sxhat), axes);
-          const inner = tf.sub(d, tf.div(tf.add(tf.mul(sxhat, dGamma), dBeta), m));
-          return [tf.mul(inner, tf.mul(sg, sr)), dGamma, dBeta];
-        },
-      };
+      const pass = native ? nativePass(native, xi, g, b, eps) : opsPass(xi, g, b, eps, m);
+      this.updateMovingAverages(pass.mean, pass.variance, m);
+      save(pass.saved);
+      tf.dispose([pass.mean, pass.variance, ...pass.temporaries]);
+      return { value: pass.y, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => pass.grad(dy as tf.Tensor, saved) };
     });
     return forward(x, gamma, beta);
   }
@@ -108,6 +95,60 @@ export class BatchNorm extends tfl.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon, zeroGamma: this.zeroGamma };
   }
+}
+
+/** One training-mode forward: output, batch statistics, and how to differentiate it. */
+interface TrainingPass {
+  y: tf.Tensor;
+  mean: tf.Tensor;
+  /** Biased batch variance. */
+  variance: tf.Tensor;
+  /** What `grad` needs, kept by customGrad. */
+  saved: tf.Tensor[];
+  /** Created here, released once saved. */
+  temporaries: tf.Tensor[];
+  /** [dx, dγ, dβ] from dy and `saved`. */
+  grad: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}
+
+/** The closed form above in broadcasting tfjs ops: every backend. */
+function opsPass(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, m: number): TrainingPass {
+  const axes = [0, 1, 2];
+  const { y, xhat, r, mean, variance } = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, axes);
+    const r = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(x, mean), r);
+    return { y: tf.add(tf.mul(xhat, gamma), beta), xhat, r, mean, variance };
+  });
+  return {
+    y,
+    mean,
+    variance,
+    saved: [xhat, r, gamma],
+    temporaries: [xhat, r],
+    grad: (dy, [sxhat, sr, sg]) => {
+      const dBeta = tf.sum(dy, axes);
+      const dGamma = tf.sum(tf.mul(dy, sxhat), axes);
+      const inner = tf.sub(dy, tf.div(tf.add(tf.mul(sxhat, dGamma), dBeta), m));
+      return [tf.mul(inner, tf.mul(sg, sr)), dGamma, dBeta];
+    },
+  };
+}
+
+/**
+ * The same in one oneDNN call each way (native backend): the ops above make about ten
+ * element-wise passes over the activation, each its own wasm kernel; oneDNN's make two or three.
+ */
+function nativePass(ops: BatchNormOps, x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): TrainingPass {
+  const [y, mean, variance] = ops.forward(x, gamma, beta, eps);
+  return {
+    y,
+    mean,
+    variance,
+    saved: [x, mean, variance, gamma, beta],
+    temporaries: [],
+    grad: (dy, [sx, smean, svariance, sg, sb]) => ops.backward(dy, sx, smean, svariance, sg, sb, eps),
+  };
 }
 
 tf.serialization.registerClass(BatchNorm);
