@@ -5,6 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CatalogError, OptionError } from '../src/errors.js';
 import { finetune } from '../src/finetune/index.js';
+import { getSchema } from '../src/schema/index.js';
 import { makeBase, makeLabelled, tmp, writeLabels } from './finetune-fixtures.js';
 import { cli } from './run-cli.js';
 
@@ -34,7 +35,8 @@ test('galmorph finetune prints per-epoch validation metrics and the final accura
   // A labels table without the tree's count columns is one clear line, before any training.
   const noVotes = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'votes', '--schema', 'gz2', '--out', join(tmp(), 'x'));
   assert.equal(noVotes.code, 2);
-  assert.match(noVotes.stderr, /galmorph: error: .*labels\.csv: missing 30 of 30 vote count columns for schema gz2/);
+  const gz2Answers = getSchema('gz2').nAnswers;
+  assert.match(noVotes.stderr, new RegExp(`galmorph: error: .*labels\\.csv: missing ${gz2Answers} of ${gz2Answers} vote count columns for schema gz2`));
   const badMode = await cli('finetune', '--base', base, '--labels', data.labels, '--task', 'binary', '--mode', 'some', '--out', join(tmp(), 'x'));
   assert.match(badMode.stderr, /unknown mode "some"; valid: linear-probe, head, partial, full/);
 });

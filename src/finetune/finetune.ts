@@ -23,6 +23,7 @@ import { ImageCache } from '../train/data.js';
 import { AdamW } from '../train/optimizer.js';
 import { epochPermutation, mix, rng, Stream } from '../train/random.js';
 import { OptionError } from '../errors.js';
+import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDefaults } from '../util/options.js';
 import { loadBase, type FinetuneBase } from './base.js';
 import { readLabels, splitLabels, type Labels } from './labels.js';
 import { fitLinear } from './probe.js';
@@ -153,48 +154,23 @@ export interface FinetuneResult {
 }
 
 interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize' | 'schema'>> {
-  classWeights: FinetuneOptions['classWeights'];
+  classWeights?: FinetuneOptions['classWeights'];
 }
 
 function resolve(o: FinetuneOptions): Resolved {
-  const r: Resolved = {
-    base: o.base,
-    labels: o.labels,
-    out: o.out,
-    task: o.task,
-    mode: o.mode ?? 'head',
-    blocks: o.blocks ?? 2,
-    lrDecay: o.lrDecay ?? 0.75,
-    epochs: o.epochs ?? 30,
-    batchSize: o.batchSize ?? 32,
-    learningRate: o.learningRate ?? 1e-4,
-    weightDecay: o.weightDecay ?? 0.05,
-    clipNorm: o.clipNorm ?? 10,
-    patience: o.patience ?? 10,
-    dropout: o.dropout ?? 0.5,
-    seed: o.seed ?? 0,
-    valFraction: o.valFraction ?? 0.2,
-    classWeights: o.classWeights,
-    l2: o.l2 ?? 1e-2,
-    augment: o.augment ?? {},
-    backend: o.backend ?? 'auto',
-  };
+  const r: Resolved = withDefaults(o, {
+    mode: 'head', blocks: 2, lrDecay: 0.75, dropout: 0.5, l2: 1e-2,
+    epochs: 30, batchSize: 32, patience: 10, learningRate: 1e-4, weightDecay: 0.05, clipNorm: 10,
+    seed: 0, valFraction: 0.2, augment: {}, backend: 'auto',
+  });
   for (const k of ['base', 'labels', 'out'] as const) if (!r[k]) throw new OptionError(`finetune: "${k}" is required`);
   if (!TASKS.includes(r.task)) throw new OptionError(`finetune: unknown task "${r.task}"; valid: ${TASKS.join(', ')}`);
   if (!MODES.includes(r.mode)) throw new OptionError(`finetune: unknown mode "${r.mode}"; valid: ${MODES.join(', ')}`);
-  const int = (name: 'epochs' | 'batchSize' | 'patience' | 'seed' | 'blocks', min: number) => {
-    if (!Number.isInteger(r[name]) || r[name] < min) throw new OptionError(`finetune: ${name} must be an integer ≥ ${min}, got ${r[name]}`);
-  };
-  int('epochs', 1);
-  int('batchSize', 1);
-  int('patience', 1);
-  int('seed', 0);
-  int('blocks', 1);
-  if (!(r.valFraction > 0 && r.valFraction < 1)) throw new OptionError(`finetune: valFraction must be in (0, 1), got ${r.valFraction}`);
-  if (!(r.learningRate > 0)) throw new OptionError(`finetune: learningRate must be > 0, got ${r.learningRate}`);
-  if (!(r.weightDecay >= 0) || !(r.clipNorm >= 0) || !(r.l2 >= 0)) throw new OptionError('finetune: weightDecay, clipNorm and l2 must be ≥ 0');
-  if (!(r.lrDecay > 0 && r.lrDecay <= 1)) throw new OptionError(`finetune: lrDecay must be in (0, 1], got ${r.lrDecay}`);
-  if (!(r.dropout >= 0 && r.dropout < 1)) throw new OptionError(`finetune: dropout must be in [0, 1), got ${r.dropout}`);
+  checkNumbers('finetune', r, {
+    epochs: integerFrom(1), batchSize: integerFrom(1), patience: integerFrom(1), seed: integerFrom(0), blocks: integerFrom(1),
+    valFraction: openFraction, learningRate: positive, weightDecay: nonNegative, clipNorm: nonNegative, l2: nonNegative,
+    lrDecay: { min: 0, max: 1, minOpen: true }, dropout: { min: 0, max: 1, maxOpen: true },
+  });
   if (r.task === 'votes' && r.mode === 'linear-probe') throw new OptionError('finetune: the votes task trains a Dirichlet head; use mode head, partial or full');
   if (r.task !== 'votes' && o.schema !== undefined) throw new OptionError('finetune: schema applies to the votes task only');
   return r;

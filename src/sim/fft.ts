@@ -73,7 +73,72 @@ function permuteRows(re: Float64Array, im: Float64Array, n: number, rev: Uint32A
  * block of 4h points, stage 2h (twiddle w1 = W_{2h}^k) and stage 4h (twiddle w2 = W_{4h}^k,
  * and −i·w2 for the odd pair) are applied while the four values sit in registers, halving
  * the passes over memory. With log₂n odd, one plain radix-2 stage (no twiddles) goes first.
+ * Rows and columns differ only in where the points of a butterfly lie (`d` apart: h for a
+ * row, h rows for a column) and which butterflies share a twiddle, so both call the two
+ * routines below.
  */
+
+/** Plain radix-2 butterflies on (p, p + d) for p = start, start + step, … < end. */
+function radix2(re: Float64Array, im: Float64Array, start: number, end: number, step: number, d: number): void {
+  for (let p0 = start; p0 < end; p0 += step) {
+    const p1 = p0 + d;
+    const ar = re[p0];
+    const ai = im[p0];
+    const br = re[p1];
+    const bi = im[p1];
+    re[p0] = ar + br;
+    im[p0] = ai + bi;
+    re[p1] = ar - br;
+    im[p1] = ai - bi;
+  }
+}
+
+/**
+ * Fused radix-2² butterflies on (p, p + d, p + 2d, p + 3d) for p = start, start + step, … < end,
+ * all with twiddles w1, w2; `sg` is −1 for the inverse transform.
+ */
+function radix4(re: Float64Array, im: Float64Array, start: number, end: number, step: number, d: number, w1r: number, w1i: number, w2r: number, w2i: number, sg: number): void {
+  for (let p0 = start; p0 < end; p0 += step) {
+    const p1 = p0 + d;
+    const p2 = p1 + d;
+    const p3 = p2 + d;
+    const a0r = re[p0];
+    const a0i = im[p0];
+    const a1r = re[p1];
+    const a1i = im[p1];
+    const a2r = re[p2];
+    const a2i = im[p2];
+    const a3r = re[p3];
+    const a3i = im[p3];
+    const t1r = a1r * w1r - a1i * w1i;
+    const t1i = a1r * w1i + a1i * w1r;
+    const t3r = a3r * w1r - a3i * w1i;
+    const t3i = a3r * w1i + a3i * w1r;
+    const b0r = a0r + t1r;
+    const b0i = a0i + t1i;
+    const b1r = a0r - t1r;
+    const b1i = a0i - t1i;
+    const b2r = a2r + t3r;
+    const b2i = a2i + t3i;
+    const b3r = a2r - t3r;
+    const b3i = a2i - t3i;
+    const t2r = b2r * w2r - b2i * w2i;
+    const t2i = b2r * w2i + b2i * w2r;
+    const ur = b3r * w2r - b3i * w2i;
+    const ui = b3r * w2i + b3i * w2r;
+    // t4 = −i·sg·u
+    const t4r = sg * ui;
+    const t4i = -sg * ur;
+    re[p0] = b0r + t2r;
+    im[p0] = b0i + t2i;
+    re[p2] = b0r - t2r;
+    im[p2] = b0i - t2i;
+    re[p1] = b1r + t4r;
+    im[p1] = b1i + t4i;
+    re[p3] = b1r - t4r;
+    im[p3] = b1i - t4i;
+  }
+}
 
 /** Column FFTs of an n×n row-major image: each butterfly acts on whole rows. */
 function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean): void {
@@ -82,20 +147,7 @@ function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean):
   const sg = inverse ? -1 : 1;
   let h = 1;
   if (p.oddStages) {
-    for (let i = 0; i < n; i += 2) {
-      const a = i * n;
-      const b = a + n;
-      for (let x = 0; x < n; x++) {
-        const ar = re[a + x];
-        const ai = im[a + x];
-        const br = re[b + x];
-        const bi = im[b + x];
-        re[a + x] = ar + br;
-        im[a + x] = ai + bi;
-        re[b + x] = ar - br;
-        im[b + x] = ai - bi;
-      }
-    }
+    for (let i = 0; i < n; i += 2) radix2(re, im, i * n, (i + 1) * n, 1, n);
     h = 2;
   }
   for (; h < n; h *= 4) {
@@ -103,51 +155,8 @@ function fftCols(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean):
     const s2 = n / (4 * h);
     for (let i = 0; i < n; i += 4 * h) {
       for (let k = 0; k < h; k++) {
-        const w1r = cos[k * s1];
-        const w1i = sg * sin[k * s1];
-        const w2r = cos[k * s2];
-        const w2i = sg * sin[k * s2];
         const p0 = (i + k) * n;
-        const p1 = p0 + h * n;
-        const p2 = p1 + h * n;
-        const p3 = p2 + h * n;
-        for (let x = 0; x < n; x++) {
-          const a0r = re[p0 + x];
-          const a0i = im[p0 + x];
-          const a1r = re[p1 + x];
-          const a1i = im[p1 + x];
-          const a2r = re[p2 + x];
-          const a2i = im[p2 + x];
-          const a3r = re[p3 + x];
-          const a3i = im[p3 + x];
-          const t1r = a1r * w1r - a1i * w1i;
-          const t1i = a1r * w1i + a1i * w1r;
-          const t3r = a3r * w1r - a3i * w1i;
-          const t3i = a3r * w1i + a3i * w1r;
-          const b0r = a0r + t1r;
-          const b0i = a0i + t1i;
-          const b1r = a0r - t1r;
-          const b1i = a0i - t1i;
-          const b2r = a2r + t3r;
-          const b2i = a2i + t3i;
-          const b3r = a2r - t3r;
-          const b3i = a2i - t3i;
-          const t2r = b2r * w2r - b2i * w2i;
-          const t2i = b2r * w2i + b2i * w2r;
-          const ur = b3r * w2r - b3i * w2i;
-          const ui = b3r * w2i + b3i * w2r;
-          // t4 = −i·sg·u
-          const t4r = sg * ui;
-          const t4i = -sg * ur;
-          re[p0 + x] = b0r + t2r;
-          im[p0 + x] = b0i + t2i;
-          re[p2 + x] = b0r - t2r;
-          im[p2 + x] = b0i - t2i;
-          re[p1 + x] = b1r + t4r;
-          im[p1 + x] = b1i + t4i;
-          re[p3 + x] = b1r - t4r;
-          im[p3 + x] = b1i - t4i;
-        }
+        radix4(re, im, p0, p0 + n, 1, h * n, cos[k * s1], sg * sin[k * s1], cos[k * s2], sg * sin[k * s2], sg);
       }
     }
   }
@@ -174,66 +183,13 @@ function fftRows(re: Float64Array, im: Float64Array, p: Plan, inverse: boolean):
     const end = off + n;
     let h = 1;
     if (p.oddStages) {
-      for (let i = off; i < end; i += 2) {
-        const ar = re[i];
-        const ai = im[i];
-        const br = re[i + 1];
-        const bi = im[i + 1];
-        re[i] = ar + br;
-        im[i] = ai + bi;
-        re[i + 1] = ar - br;
-        im[i + 1] = ai - bi;
-      }
+      radix2(re, im, off, end, 2, 1);
       h = 2;
     }
     for (; h < n; h *= 4) {
       const s1 = n / (2 * h);
       const s2 = n / (4 * h);
-      for (let k = 0; k < h; k++) {
-        const w1r = cos[k * s1];
-        const w1i = sg * sin[k * s1];
-        const w2r = cos[k * s2];
-        const w2i = sg * sin[k * s2];
-        for (let p0 = off + k; p0 < end; p0 += 4 * h) {
-          const p1 = p0 + h;
-          const p2 = p1 + h;
-          const p3 = p2 + h;
-          const a0r = re[p0];
-          const a0i = im[p0];
-          const a1r = re[p1];
-          const a1i = im[p1];
-          const a2r = re[p2];
-          const a2i = im[p2];
-          const a3r = re[p3];
-          const a3i = im[p3];
-          const t1r = a1r * w1r - a1i * w1i;
-          const t1i = a1r * w1i + a1i * w1r;
-          const t3r = a3r * w1r - a3i * w1i;
-          const t3i = a3r * w1i + a3i * w1r;
-          const b0r = a0r + t1r;
-          const b0i = a0i + t1i;
-          const b1r = a0r - t1r;
-          const b1i = a0i - t1i;
-          const b2r = a2r + t3r;
-          const b2i = a2i + t3i;
-          const b3r = a2r - t3r;
-          const b3i = a2i - t3i;
-          const t2r = b2r * w2r - b2i * w2i;
-          const t2i = b2r * w2i + b2i * w2r;
-          const ur = b3r * w2r - b3i * w2i;
-          const ui = b3r * w2i + b3i * w2r;
-          const t4r = sg * ui;
-          const t4i = -sg * ur;
-          re[p0] = b0r + t2r;
-          im[p0] = b0i + t2i;
-          re[p2] = b0r - t2r;
-          im[p2] = b0i - t2i;
-          re[p1] = b1r + t4r;
-          im[p1] = b1i + t4i;
-          re[p3] = b1r - t4r;
-          im[p3] = b1i - t4i;
-        }
-      }
+      for (let k = 0; k < h; k++) radix4(re, im, off + k, end, 4 * h, h, cos[k * s1], sg * sin[k * s1], cos[k * s2], sg * sin[k * s2], sg);
     }
   }
 }

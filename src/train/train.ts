@@ -29,6 +29,7 @@ import { AdamW } from './optimizer.js';
 import { createProgress } from './progress.js';
 import { epochPermutation, hashString, isValidation, mix, rng, Stream } from './random.js';
 import { decayMask, readWeights, startReplicas, weightLayout, writeWeights, type Replica, type ShardResult } from './replica.js';
+import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDefaults } from '../util/options.js';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -139,40 +140,18 @@ interface Resolved {
 function resolve(o: TrainOptions): Resolved {
   const schema = typeof o.schema === 'object' ? o.schema : getSchema(o.schema ?? 'decals-dr5');
   const r: Resolved = {
-    out: o.out,
+    ...withDefaults(o, {
+      architecture: 'resnet-small', size: 64, bands: 3,
+      epochs: 30, batchSize: 128, patience: 8, learningRate: 1e-3, weightDecay: 0.01, clipNorm: 10,
+      seed: 0, valFraction: 0.1, workers: 2, backend: 'auto', augment: {}, cacheBytes: 2 ** 30, checkpointSeconds: 300,
+    }),
     schema,
-    architecture: o.architecture ?? 'resnet-small',
-    size: o.size ?? 64,
-    bands: o.bands ?? 3,
-    epochs: o.epochs ?? 30,
-    batchSize: o.batchSize ?? 128,
-    seed: o.seed ?? 0,
-    valFraction: o.valFraction ?? 0.1,
-    learningRate: o.learningRate ?? 1e-3,
-    weightDecay: o.weightDecay ?? 0.01,
-    clipNorm: o.clipNorm ?? 10,
-    patience: o.patience ?? 8,
-    workers: o.workers ?? 2,
-    backend: o.backend ?? 'auto',
-    augment: o.augment ?? {},
-    cacheBytes: o.cacheBytes ?? 2 ** 30,
-    checkpointSeconds: o.checkpointSeconds ?? 300,
-    initFrom: o.initFrom,
   };
   if (!r.out) throw new OptionError('train: "out" (model directory) is required');
-  const int = (name: keyof Resolved, min: number) => {
-    const v = r[name] as number;
-    if (!Number.isInteger(v) || v < min) throw new OptionError(`train: ${name} must be an integer ≥ ${min}, got ${v}`);
-  };
-  int('epochs', 1);
-  int('batchSize', 1);
-  int('seed', 0);
-  int('patience', 1);
-  int('workers', 1);
-  if (!(r.valFraction > 0 && r.valFraction < 1)) throw new OptionError(`train: valFraction must be in (0, 1), got ${r.valFraction}`);
-  if (!(r.learningRate > 0)) throw new OptionError(`train: learningRate must be > 0, got ${r.learningRate}`);
-  if (!(r.weightDecay >= 0)) throw new OptionError(`train: weightDecay must be ≥ 0, got ${r.weightDecay}`);
-  if (!(r.clipNorm >= 0)) throw new OptionError(`train: clipNorm must be ≥ 0, got ${r.clipNorm}`);
+  checkNumbers('train', r, {
+    epochs: integerFrom(1), batchSize: integerFrom(1), seed: integerFrom(0), patience: integerFrom(1), workers: integerFrom(1),
+    valFraction: openFraction, learningRate: positive, weightDecay: nonNegative, clipNorm: nonNegative,
+  });
   if (r.batchSize < r.workers) throw new OptionError(`train: batchSize (${r.batchSize}) must be at least workers (${r.workers})`);
   return r;
 }
@@ -231,8 +210,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new OptionError(`train: ${data.ids.length} galaxies give ${trainIdx.length} for training and ${valIdx.length} for validation; need both > 0`);
   }
 
+  const ckpt = await readCheckpoint(r.out);
   const model = createModel({ schema: r.schema, architecture: r.architecture, size: r.size, bands: r.bands, seed: r.seed });
-  if (r.initFrom) {
+  // A resumed run takes its weights from the checkpoint; the warm start only seeds a new run.
+  if (r.initFrom && !ckpt) {
     const w = await warmStart(model, r.initFrom);
     log(`initialised from ${r.initFrom}: ${w.layers} layers, ${w.answersCopied} of ${w.answers} head answers`);
   }
@@ -258,7 +239,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     finished: false,
     optimizerStep: 0,
   };
-  const ckpt = await readCheckpoint(r.out);
   let resumedFrom: TrainResult['resumedFrom'] = null;
   if (ckpt) {
     // The learning rate may change on resume: lowering it for the last epochs (step decay by
