@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Reproduce (or resume) the pretraining of models/galmorph-decals-sim on this machine.
-# Data are regenerated from seeds; training resumes from training/pretrain-decals/checkpoint.bin
-# when present (commit it before a session ends), then the best weights are shipped and scored.
+# Data are regenerated from seeds; each stage resumes from its checkpoint in training/ when
+# present (commit them before a session ends), then the best weights are shipped and scored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
 gm() { node dist/cli/main.js "$@"; }
-gm simulate --n 30000 --survey decals --size 128 --seed 42 --out data/pretrain-decals
-gm simulate --n 3000 --survey decals --size 128 --seed 4242 --out data/test-decals
-# Step decay by hand: lr 1e-3 to epoch DECAY_AT, then the same run resumed at 1e-4.
-train() { gm train --catalog data/pretrain-decals/catalog.parquet --image-column image_path \
-  --out training/pretrain-decals --size 64 --batch-size 128 --seed 0 "$@"; }
-train --epochs "${DECAY_AT:-11}" --lr 1e-3
-train --epochs "${EPOCHS:-40}" --lr 1e-4
+# DECaLS-like images, each galaxy voted on by GZ DECaLS volunteers and (separately) GZ2 volunteers.
+gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-gz
+gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-gz
+common=(--catalog data/pretrain-gz/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0)
+# Stage 1: the GZ DECaLS tree alone; step decay by hand (lr 1e-3, then the same run resumed at 1e-4).
+stage1() { gm train "${common[@]}" --schema decals-dr5 --out training/pretrain-decals "$@"; }
+stage1 --epochs 11 --lr 1e-3
+stage1 --epochs 28 --lr 1e-4
+# Stage 2: both trees at once, starting from stage 1 (its answers keep their head weights).
+stage2() { gm train "${common[@]}" --schema decals-dr5+gz2 --init-from training/pretrain-decals --out training/pretrain-gz "$@"; }
+stage2 --epochs "${STAGE2_DECAY_AT:-5}" --lr 5e-4
+stage2 --epochs "${STAGE2_EPOCHS:-10}" --lr 1e-4
 mkdir -p models/galmorph-decals-sim
-cp training/pretrain-decals/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
-npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-decals/catalog.parquet
+cp training/pretrain-gz/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-gz/catalog.parquet
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim \
+  --metrics training/pretrain-decals/metrics.json --metrics training/pretrain-gz/metrics.json

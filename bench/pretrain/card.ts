@@ -1,11 +1,13 @@
 /**
  * Write the model card (README.md) of a shipped model from its config, the training history
- * and reports/pretrain.json, so the card's numbers are always the measured ones.
+ * of each stage and reports/pretrain.json, so the card's numbers are always the measured ones.
+ * A stage is one `galmorph train` run; the next starts from its weights (`--init-from`).
  *
- *   npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim --metrics training/pretrain-decals/metrics.json
+ *   npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim \
+ *     --metrics training/pretrain-decals/metrics.json --metrics training/pretrain-gz/metrics.json
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '../../src/models/index.js';
 import type { EpochMetrics } from '../../src/train/index.js';
@@ -13,7 +15,7 @@ import type { EpochMetrics } from '../../src/train/index.js';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'models/galmorph-decals-sim' },
-    metrics: { type: 'string', default: 'training/pretrain-decals/metrics.json' },
+    metrics: { type: 'string', multiple: true, default: ['training/pretrain-decals/metrics.json', 'training/pretrain-gz/metrics.json'] },
     report: { type: 'string', default: 'reports/pretrain.json' },
     notes: { type: 'string', default: '' },
     // Runs before per-epoch learning rates were recorded kept one rate throughout.
@@ -21,50 +23,67 @@ const { values } = parseArgs({
   },
 });
 const config = await readModelConfig(values.model!);
-const history = (JSON.parse(await readFile(values.metrics!, 'utf8')) as { history: EpochMetrics[] }).history;
+const stages = await Promise.all(
+  values.metrics!.map(async (path) => ({
+    schema: (await readModelConfig(dirname(path))).schema,
+    history: (JSON.parse(await readFile(path, 'utf8')) as { history: EpochMetrics[] }).history,
+  })),
+);
 const report = JSON.parse(await readFile(values.report!, 'utf8'));
-const best = history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
-const hours = history.reduce((s, h) => s + h.seconds, 0) / 3600;
+const last = stages[stages.length - 1].history;
+const best = last.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+const hours = stages.reduce((s, st) => s + st.history.reduce((t, h) => t + h.seconds, 0), 0) / 3600;
 const arch = config.architecture;
 const lrOf = (h: EpochMetrics) => h.learningRate ?? Number(values['initial-lr']);
-// "0.001 (epochs 1–11), 0.0001 (epochs 12–15)": the step-decay schedule as it ran.
-const schedule = history
-  .reduce<{ lr: number; from: number; to: number }[]>((runs, h) => {
-    const last = runs[runs.length - 1];
-    if (last && last.lr === lrOf(h)) last.to = h.epoch;
-    else runs.push({ lr: lrOf(h), from: h.epoch, to: h.epoch });
-    return runs;
-  }, [])
-  .map((r) => `${r.lr} (epoch${r.from === r.to ? ` ${r.from}` : `s ${r.from}–${r.to}`})`)
-  .join(', then ');
+// "0.001 (epochs 1–11), then 0.0001 (epochs 12–15)": a stage's step-decay schedule as it ran.
+const schedule = (history: EpochMetrics[]) =>
+  history
+    .reduce<{ lr: number; from: number; to: number }[]>((runs, h) => {
+      const run = runs[runs.length - 1];
+      if (run && run.lr === lrOf(h)) run.to = h.epoch;
+      else runs.push({ lr: lrOf(h), from: h.epoch, to: h.epoch });
+      return runs;
+    }, [])
+    .map((r) => `${r.lr} (epoch${r.from === r.to ? ` ${r.from}` : `s ${r.from}–${r.to}`})`)
+    .join(', then ');
+const trees = (name: string) => name.split('+').map((t) => ({ 'decals-dr5': 'GZ DECaLS DR5', gz2: 'GZ2' })[t] ?? t).join(' and ');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const card = `# galmorph-decals-sim
-
-A ${arch.name} (${arch.description}) trained on every question of the Galaxy Zoo DECaLS DR5
-decision tree (${config.schema.questions.length} questions) with the Dirichlet-multinomial loss on
-simulated volunteer votes. Input: ${config.inputSize}×${config.inputSize} px, ${config.bands} bands
-(colour cutouts, values in [0, 1], central crop ${config.evalCrop}); representation:
-${config.representationDim}-d (layer \`representation\`); MC dropout ${arch.dropout} before the head.
-
-**Status: pretraining in progress** — this is the best checkpoint after ${history.length} epochs
-(best epoch ${best.epoch}); training resumes with \`scripts/pretrain.sh\` from
-\`training/pretrain-decals/checkpoint.bin\`. ${values.notes}
-
-## Data
-- Training: \`galmorph simulate --n 30000 --survey decals --size 128 --seed 42\` (DECaLS-like,
-  90/10 train/validation split by id hash, seed 0).
-- Held-out test: \`galmorph simulate --n 3000 --survey decals --size 128 --seed 4242\`.
-
-## Training
-\`scripts/pretrain.sh\`: AdamW lr ${schedule}, weight decay ${config.training?.weightDecay ?? 0.01},
-batch ${config.training?.batchSize ?? 128}, gradient clipping, rotation/flip/resized-crop augmentation,
-2 data-parallel workers on a 2-core CPU: ${hours.toFixed(2)} h so far (img/s below: the early epochs ran on the
-wasm engine and shared the CPU with other jobs; later ones use the native oneDNN convolutions).
+const stageText = stages
+  .map(
+    (st, i) => `### Stage ${i + 1}: ${trees(st.schema.name)} tree${st.schema.name.includes('+') ? 's' : ''} (\`--schema ${st.schema.name}\`${i > 0 ? ', `--init-from` stage ' + i : ''})
+AdamW lr ${schedule(st.history)}; ${(st.history.reduce((t, h) => t + h.seconds, 0) / 3600).toFixed(2)} h.
 
 | epoch | train loss | val loss | val MAE (mean over questions) | img/s |
 |---|---|---|---|---|
-${history.map((h) => `| ${h.epoch} | ${h.trainLoss.toFixed(3)} | ${h.valLoss.toFixed(3)} | ${h.valMaeMean.toFixed(4)} | ${h.trainImagesPerSecond.toFixed(1)} |`).join('\n')}
+${st.history.map((h) => `| ${h.epoch} | ${h.trainLoss.toFixed(3)} | ${h.valLoss.toFixed(3)} | ${h.valMaeMean.toFixed(4)} | ${h.trainImagesPerSecond.toFixed(1)} |`).join('\n')}
+`,
+  )
+  .join('\n');
+const card = `# galmorph-decals-sim
 
+A ${arch.name} (${arch.description}) trained on every question of the ${trees(config.schema.name)}
+decision trees (${config.schema.questions.length} questions) with the Dirichlet-multinomial loss on
+simulated volunteer votes, as Zoobot pretrains on several Galaxy Zoo campaigns at once. Input:
+${config.inputSize}×${config.inputSize} px, ${config.bands} bands (colour cutouts, values in [0, 1], central crop
+${config.evalCrop}); representation: ${config.representationDim}-d (layer \`representation\`); MC dropout ${arch.dropout} before the head.
+
+These are the best weights of the last stage (epoch ${best.epoch} of ${last.length}, val loss ${best.valLoss.toFixed(3)}); training
+resumes with \`scripts/pretrain.sh\` from the checkpoints in \`training/\`. ${values.notes}
+
+## Data
+- Training: \`galmorph simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2\`
+  (DECaLS-like images; each galaxy answered by GZ DECaLS volunteers and, separately, by GZ2
+  volunteers, whose tree adds "anything odd?" → ring / lens or arc / disturbed / irregular / merger /
+  dust lane / other; 90/10 train/validation split by id hash, seed 0).
+- Held-out test: the same with \`--n 3000 --seed 4242\`.
+
+## Training
+\`scripts/pretrain.sh\`: weight decay ${config.training?.weightDecay ?? 0.01}, batch ${config.training?.batchSize ?? 128}, gradient clipping,
+rotation/flip/resized-crop augmentation, 2 data-parallel workers on a 2-core CPU: ${hours.toFixed(2)} h in all
+(img/s below: the early epochs ran on the wasm engine, later ones on the native oneDNN convolutions;
+most shared the CPU with other jobs).
+
+${stageText}
 ## Held-out metrics (\`npx tsx bench/pretrain/run.ts\`, ${report.galaxies} galaxies, ${report.passes} MC passes)
 
 MAE of predicted vs observed vote fractions, against the oracle MAE (the simulator's true
@@ -76,7 +95,9 @@ confident accuracy on smooth-or-featured and disk-edge-on.
 |---|---|---|---|---|---|---|---|
 ${(report.questions as any[]).map((q) => `| ${q.question} | ${q.galaxies} | ${q.mae.toFixed(4)} | ${q.oracle_mae.toFixed(4)} | ${q.mae_ratio.toFixed(2)} | ${q.confident} | ${pct(q.confident_accuracy)} | ${pct(q.oracle_confident_accuracy)} |`).join('\n')}
 
-Mean MAE ${report.mean_mae.toFixed(4)} vs oracle ${report.mean_oracle_mae.toFixed(4)} (ratio ${report.mean_mae_ratio.toFixed(2)}).
+${Object.entries(report.trees as Record<string, { mean_mae: number; mean_oracle_mae: number; mean_mae_ratio: number }>)
+  .map(([tree, m]) => `${trees(tree)} tree: mean MAE ${m.mean_mae.toFixed(4)} vs oracle ${m.mean_oracle_mae.toFixed(4)} (ratio ${m.mean_mae_ratio.toFixed(2)}).`)
+  .join('\n')}
 
 ## Limits
 Trained on simulated galaxies only: apply to real cutouts at your own risk and fine-tune
