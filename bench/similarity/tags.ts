@@ -3,7 +3,7 @@
  * Talk-style tags, as `galmorph simulate` writes) and its images.
  *
  *   npx tsx bench/similarity/tags.ts --catalog survey/catalog.parquet [--model models/galmorph-decals]
- *        [--embeddings emb.parquet] [--components 10] [--columns pca|feat] [--work DIR] [--methods model,untrained,pixels]
+ *        [--embeddings emb.parquet] [--components 10] [--columns pca|feat] [--work DIR] [--methods model,untrained,pixels,oracle]
  *        [--no-write]  (print only; leave reports/ alone)
  *
  * Every galaxy carrying at least one tag is a query (by id; it is excluded from its own
@@ -13,7 +13,8 @@
  *   model      the trained network's embeddings (`--embeddings`, or embedded here with `--model`)
  *   untrained  the same architecture randomly initialised (`createModel` + `saveModel` → `embedSurvey`)
  *   pixels     PCA of the downsampled pixels (randomised subspace iteration, computed here)
- * All use the same index settings (cosine, `--components` PCA columns, exact search).
+ *   oracle     the catalogue's true answer probabilities (`oracle_*`): the ceiling of a vote predictor
+ * All use the same index settings (cosine, exact search; `--components` PCA columns except oracle).
  * Writes the `precision` section of reports/similarity.json and regenerates reports/similarity.md.
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -187,7 +188,21 @@ async function pixelVectors(): Promise<BuildIndexOptions['vectors']> {
   return { ids, data: scores, dim: components, columns: Array.from({ length: components }, (_, c) => `pca_${String(c).padStart(2, '0')}`) };
 }
 
+/**
+ * The simulator's true answer probabilities (`oracle_*` columns) as vectors: what a perfect
+ * predictor of every question in the catalogue would know, so how far votes alone can take a tag.
+ */
+function oracleVectors() {
+  const cols = table.columns.filter((c) => c.startsWith('oracle_'));
+  if (cols.length === 0) throw new Error(`${catalog}: no oracle_* columns (simulated catalogues have them)`);
+  const data = new Float32Array(table.rows.length * cols.length);
+  table.rows.forEach((r, i) => cols.forEach((c, j) => (data[i * cols.length + j] = Number(r[c]))));
+  return { ids: table.rows.map((r) => String(r.id)), data, dim: cols.length, columns: cols };
+}
+
+const oracleTrees = [...new Set(table.columns.filter((c) => c.startsWith('oracle_')).map((c) => (c.includes('-gz2_') ? 'GZ2' : 'GZ DECaLS')))];
 const DESCRIPTIONS: Record<string, string> = {
+  oracle: `true answer probabilities of the ${oracleTrees.join(' and ')} questions (a perfect vote predictor: what votes alone can teach)`,
   model: `trained network${modelDir ? ` (${modelDir})` : ''}, ${columns === 'pca' ? `PCA ${components}` : 'features'}`,
   untrained: `same architecture, random weights (seed ${seed}), ${columns === 'pca' ? `PCA ${components}` : 'features'}`,
   pixels: `PCA ${components} of ${pixelSize}×${pixelSize}×3 pixels`,
@@ -207,7 +222,9 @@ for (const method of methods) {
     await buildIndex({ ...common, embeddings: await embedWith(u.dir, u.name), columns });
   } else if (method === 'pixels') {
     await buildIndex({ ...common, vectors: await pixelVectors() });
-  } else throw new Error(`unknown method ${method} (model, untrained, pixels)`);
+  } else if (method === 'oracle') {
+    await buildIndex({ ...common, vectors: oracleVectors() });
+  } else throw new Error(`unknown method ${method} (model, untrained, pixels, oracle)`);
 
   const t0 = performance.now();
   const index = await openIndex(indexDir);
@@ -248,7 +265,13 @@ for (const method of methods) {
   log(`${method}: mean precision@10 ${mean(p10).toFixed(3)}, @50 ${mean(p50).toFixed(3)} over ${sums.size} tags (${queries} queries)`);
 }
 
-if (argv.includes('--no-write')) process.exit(0);
+if (argv.includes('--no-write')) {
+  for (const [tag, row] of Object.entries(tagRows).sort()) {
+    const cells = methods.map((m) => `${m} ${row.precision_at_10[m].toFixed(3)}/${row.precision_at_50[m].toFixed(3)}`).join('  ');
+    log(`  ${tag.padEnd(16)} base ${row.base_rate.toFixed(4)}  p@10/@50: ${cells}`);
+  }
+  process.exit(0);
+}
 const report = readReport();
 const primary = methods.includes('model') ? 'model' : methods.includes('untrained') ? 'untrained' : methods[0];
 report.primary_method = primary;
