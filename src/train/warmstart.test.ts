@@ -43,11 +43,14 @@ test('warm start onto a larger tree: encoder copied, shared answers keep their h
   for (const m of [from, fresh, model]) m.dispose();
 });
 
-test('warm start refuses a model of another input size, naming it', async () => {
+test('warm start fits another input size (all-convolutional encoder) but refuses other bands, naming them', async () => {
   const src = join(root, 'src');
-  const model = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', size: 40 });
-  await assert.rejects(warmStart(model, src), (e: Error) => e instanceof OptionError && /inputSize \d+, this run 40/.test(e.message));
-  model.dispose();
+  const larger = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', size: 48 });
+  assert.equal((await warmStart(larger, src)).answersCopied, 4);
+  larger.dispose();
+  const grey = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', bands: 1 });
+  await assert.rejects(warmStart(grey, src), (e: Error) => e instanceof OptionError && /3 input bands, this run 1/.test(e.message));
+  grey.dispose();
 });
 
 test('a training run can start from a model and records it for resumption', async () => {

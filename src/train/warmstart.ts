@@ -20,15 +20,15 @@ export interface WarmStartSummary {
 
 const HEAD = 'head_dense';
 
-/** Copy `source`'s weights (a model directory) into `model`. Input and encoder must match. */
+/** Copy `source`'s weights (a model directory) into `model`. Architecture and bands must match. */
 export async function warmStart(model: GalaxyModel, source: string): Promise<WarmStartSummary> {
   const from = await loadModel(source);
   try {
     const a = model.config;
     const b = from.config;
-    for (const key of ['inputSize', 'bands'] as const) {
-      if (a[key] !== b[key]) throw new OptionError(`--init-from ${source}: the model has ${key} ${b[key]}, this run ${a[key]}; they must match`);
-    }
+    // The input size may differ: the encoder is convolutions and a global average pool, so its
+    // weights fit any size (as when a model is refined at a higher resolution).
+    if (a.bands !== b.bands) throw new OptionError(`--init-from ${source}: the model has ${b.bands} input bands, this run ${a.bands}; they must match`);
     if (JSON.stringify(a.architecture) !== JSON.stringify(b.architecture)) {
       throw new OptionError(`--init-from ${source}: architecture ${b.architecture.name} differs from this run's ${a.architecture.name}`);
     }
