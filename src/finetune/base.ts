@@ -6,15 +6,12 @@
  * `representation` network, its input spec, and its encoder blocks bottom to top with the
  * block of each layer, which is all the recipe needs.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { tfl } from '../engine/index.js';
-import { CONFIG_JSON, loadModel } from '../models/io.js';
 import type { ModelConfig } from '../models/model.js';
 import type { InputSpec } from '../models/preprocess.js';
 import { loadTerrestrialMobileNetV2, mobileNetBlockOf, TERRESTRIAL_MOBILENET_V2, type TerrestrialConfig } from '../models/terrestrial.js';
 import { OptionError } from '../errors.js';
-import { loadFinetuned } from './model.js';
+import { FinetunedModel, loadAnyModel } from './model.js';
 
 /** A pretrained encoder to fine-tune. */
 export interface FinetuneBase {
@@ -65,22 +62,9 @@ export async function loadBase(base: string, options: { inputSize?: number } = {
     const loaded = { net: enc.net, spec: enc.config, representationDim: enc.config.representationDim, embed: (x: Float32Array) => enc.embed(x), dispose: () => enc.dispose() };
     return withBlocks(loaded, enc.config, base);
   }
-  let format: unknown;
-  try {
-    format = (JSON.parse(await readFile(join(base, CONFIG_JSON), 'utf8')) as { format?: unknown }).format;
-  } catch {
-    // loadModel's own error names the file and the problem.
-  }
-  let out: FinetuneBase;
-  if (format === 'galmorph-finetuned') {
-    const m = await loadFinetuned(base);
-    const loaded = { net: m.net, spec: m.config, representationDim: m.config.representationDim, embed: (x: Float32Array) => m.embed(x), dispose: () => m.dispose() };
-    out = withBlocks(loaded, m.config.base.config, base);
-  } else {
-    const m = await loadModel(base);
-    const loaded = { net: m.net, spec: m.config, representationDim: m.config.representationDim, embed: (x: Float32Array) => m.embed(x), dispose: () => m.dispose() };
-    out = withBlocks(loaded, m.config, base);
-  }
+  const m = await loadAnyModel(base);
+  const loaded = { net: m.net, spec: m.config, representationDim: m.config.representationDim, embed: (x: Float32Array) => m.embed(x), dispose: () => m.dispose() };
+  const out = withBlocks(loaded, m instanceof FinetunedModel ? m.config.base.config : m.config, base);
   if (options.inputSize !== undefined && options.inputSize !== out.spec.inputSize) {
     out.dispose();
     throw new OptionError(`finetune: ${base} takes ${out.spec.inputSize}-px inputs; inputSize applies to ${NAMED_BASES.join(', ')} only`);

@@ -3,6 +3,7 @@ export { finetune, rocAuc, type FinetuneOptions, type FinetuneResult, type Finet
 export {
   FinetunedModel,
   loadFinetuned,
+  loadAnyModel,
   saveFinetuned,
   attachHead,
   TASKS as FINETUNE_TASKS,

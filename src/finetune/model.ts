@@ -10,7 +10,8 @@
  * standardised value for regression) — but its `config.json` has
  * `format: 'galmorph-finetuned'` and records the task, the class names, the regression
  * target scaling and the base model (its full config, so the architecture travels).
- * {@link loadFinetuned} reads it; `loadModel` refuses it, since there is no tree head.
+ * {@link loadFinetuned} reads it; `loadModel` refuses it, since there is no tree head;
+ * {@link loadAnyModel} reads either kind.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { tf, tfl } from '../engine/index.js';
 import { SeededDropout } from '../models/layers.js';
 import { Concentration } from '../models/layers.js';
 import { REPRESENTATION_LAYER, type GalaxyModel, type ModelConfig } from '../models/model.js';
-import { CONFIG_JSON, MODEL_JSON, WEIGHTS_BIN, ModelLoadError, deserializeNetwork, serializeNetwork } from '../models/io.js';
+import { CONFIG_JSON, MODEL_JSON, WEIGHTS_BIN, ModelLoadError, deserializeNetwork, loadModel, serializeNetwork } from '../models/io.js';
 import type { TerrestrialConfig } from '../models/terrestrial.js';
 import { prepareImages, type ImageLike, type InputSpec } from '../models/preprocess.js';
 import { writeFileAtomic } from '../data/atomic.js';
@@ -213,4 +214,19 @@ export async function loadFinetuned(dir: string): Promise<FinetunedModel> {
   const modelJson = JSON.parse((await read(MODEL_JSON)).toString('utf8')) as tf.io.ModelJSON;
   const net = await deserializeNetwork({ modelJson, weights: new Uint8Array(await read(WEIGHTS_BIN)) });
   return new FinetunedModel(net, config);
+}
+
+/**
+ * Load a model directory of either kind: fine-tuned (`format: 'galmorph-finetuned'`) or a
+ * galmorph base model.
+ * @example const m = await loadAnyModel(dir); m instanceof FinetunedModel ? m.config.task : m.schema.name
+ */
+export async function loadAnyModel(dir: string): Promise<GalaxyModel | FinetunedModel> {
+  let format: unknown;
+  try {
+    format = (JSON.parse(await readFile(join(dir, CONFIG_JSON), 'utf8')) as { format?: unknown }).format;
+  } catch {
+    // loadModel's own error names the file and the problem.
+  }
+  return format === 'galmorph-finetuned' ? loadFinetuned(dir) : loadModel(dir);
 }

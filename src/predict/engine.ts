@@ -12,9 +12,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { tf } from '../engine/index.js';
-import { serializeNetwork, type GalaxyModel } from '../models/index.js';
-import { ONNX_INPUT, ONNX_REPRESENTATION, modelToOnnx } from '../models/onnx.js';
+import { serializeNetwork } from '../models/index.js';
+import { ONNX_INPUT, ONNX_REPRESENTATION, OnnxExportError, modelToOnnx } from '../models/onnx.js';
 import { GalmorphError, OptionError } from '../errors.js';
+import type { SurveyModel } from './survey.js';
 
 /** Inference engines for the encoder. */
 export type InferenceEngine = 'onnx' | 'tfjs';
@@ -42,13 +43,13 @@ export interface Encoder {
 }
 
 /** The encoder of `model` on tfjs (the model stays the caller's). */
-function tfjsEncoder(model: GalaxyModel): Encoder {
+function tfjsEncoder(model: SurveyModel): Encoder {
   const { inputSize: s, bands } = model.config;
   return {
     engine: 'tfjs',
     async represent(images, n) {
       const x = tf.tensor4d(images, [n, s, s, bands]);
-      const rep = model.represent(x);
+      const rep = model.encoder.apply(x, { training: false }) as tf.Tensor;
       x.dispose();
       try {
         return (await rep.data()) as Float32Array;
@@ -61,14 +62,21 @@ function tfjsEncoder(model: GalaxyModel): Encoder {
 }
 
 /** The encoder of `model` on ONNX Runtime: the network is converted to ONNX in memory. */
-async function onnxEncoder(model: GalaxyModel, threads: number): Promise<Encoder> {
+async function onnxEncoder(model: SurveyModel, threads: number): Promise<Encoder> {
   let ort: typeof import('onnxruntime-node');
   try {
     ort = await import('onnxruntime-node');
   } catch (e) {
     throw new GalmorphError(`ONNX Runtime (onnxruntime-node) failed to load: ${(e as Error).message.split('\n')[0]}; use engine 'tfjs' (--engine tfjs)`);
   }
-  const bytes = modelToOnnx(await serializeNetwork(model.net), model.config);
+  let bytes: Uint8Array;
+  try {
+    bytes = modelToOnnx(await serializeNetwork(model.net), model.config);
+  } catch (e) {
+    // e.g. a model fine-tuned from the terrestrial MobileNetV2, whose layers the exporter lacks.
+    if (e instanceof OnnxExportError) throw new OptionError(`the onnx engine cannot run this model (${e.message}); use engine 'tfjs' (--engine tfjs)`);
+    throw e;
+  }
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -90,7 +98,7 @@ async function onnxEncoder(model: GalaxyModel, threads: number): Promise<Encoder
 }
 
 /** Open an encoder for `model` on the chosen engine (dispose it when done). */
-export async function openEncoder(model: GalaxyModel, options: EncoderOptions = {}): Promise<Encoder> {
+export async function openEncoder(model: SurveyModel, options: EncoderOptions = {}): Promise<Encoder> {
   const engine = options.engine ?? DEFAULT_INFERENCE_ENGINE;
   if (!INFERENCE_ENGINES.includes(engine)) throw new OptionError(`engine must be one of ${INFERENCE_ENGINES.join(', ')}, got "${engine}"`);
   const threads = options.threads ?? availableParallelism();

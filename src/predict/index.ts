@@ -1,7 +1,8 @@
 /** Survey-scale prediction and representation: sharded, streaming, resumable. See README.md. */
-export { predictSurvey, predictionColumns, type PredictOptions } from './predict.js';
+export { predictSurvey, type PredictOptions } from './predict.js';
+export { predictionColumns } from './heads.js';
 export { embedSurvey, type EmbedOptions, type EmbedResult, type EmbedPcaOption } from './embed.js';
-export type { SurveyOptions, SurveyResult } from './survey.js';
+export type { SurveyOptions, SurveyResult, SurveyModel } from './survey.js';
 export { parseShard, shardRange, type Shard } from './shard.js';
 export type { InputOptions } from './inputs.js';
 export {

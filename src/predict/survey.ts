@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
-import { loadModel, prepareImages, decodeSize, type GalaxyModel, type ImageLike } from '../models/index.js';
+import { prepareImages, decodeSize, type GalaxyModel, type ImageLike } from '../models/index.js';
+import { loadAnyModel, type FinetunedModel } from '../finetune/model.js';
 import { readImage, writeFileAtomic } from '../data/index.js';
 import { OptionError } from '../errors.js';
 import { openSurveyInput, type InputOptions, type SurveyInput, type SurveyItem } from './inputs.js';
@@ -22,13 +23,22 @@ import { checkShard, shardRange, type Shard } from './shard.js';
 import { openEncoder, type Encoder, type InferenceEngine } from './engine.js';
 import {
   TableSink, concatBlocks, emptyBlock, parquetRowCount, readParquetBlocks, writeParquetBlock,
-  type ColumnBlock, type ColumnSpec, type TableFormat,
+  type ColumnBlock, type ColumnSpec, type ColumnValues, type TableFormat,
 } from './columns.js';
+
+/**
+ * A model predict and embed run: a galmorph model, or a fine-tuned one (written by
+ * `finetune`), whose encoder gives the representation and whose new head the predictions.
+ */
+export type SurveyModel = GalaxyModel | FinetunedModel;
 
 /** Options shared by {@link predictSurvey} and {@link embedSurvey}. */
 export interface SurveyOptions extends InputOptions {
-  /** Model directory (loaded and disposed by the call) or a loaded model (left open). */
-  model: string | GalaxyModel;
+  /**
+   * Model directory — a galmorph model or a fine-tuned one — (loaded and disposed by the
+   * call) or a loaded model (left open).
+   */
+  model: string | SurveyModel;
   /** Output table, `.parquet` or `.csv` (the extension picks the format unless `format` is set). */
   out: string;
   /** Output format. @default from the extension of `out` ('parquet' when it is neither) */
@@ -84,13 +94,13 @@ export interface SurveyTask {
   /** Settings that change the values (checked on resume). */
   settings: Record<string, unknown>;
   /** Values `[n, valueColumns.length]` row-major for a batch of prepared images `[n, S, S, bands]`. */
-  compute(model: GalaxyModel, encoder: Encoder, images: Float32Array, ids: readonly string[]): Promise<Float32Array | Float64Array>;
+  compute(model: SurveyModel, encoder: Encoder, images: Float32Array, ids: readonly string[]): Promise<Float32Array | Float64Array>;
 }
 
 /** Extra columns computed at merge time from the committed columns (e.g. PCA). */
 export interface MergeTransform {
   columns: ColumnSpec[];
-  apply(block: ColumnBlock): Map<string, Float32Array | Float64Array>;
+  apply(block: ColumnBlock): Map<string, ColumnValues>;
 }
 
 const PART_RE = /^part-(\d{6,})\.parquet$/;
@@ -110,10 +120,13 @@ export function outputFormat(out: string, format?: TableFormat): TableFormat {
   return format ?? byExt ?? 'parquet';
 }
 
-/** SHA-256 of a model's weights: identifies the model in a resumable run. */
-function modelDigest(model: GalaxyModel): string {
+/** SHA-256 of a model's weights and head: identifies the model in a resumable run. */
+function modelDigest(model: SurveyModel): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ schema: model.config.schema, architecture: model.config.architecture, inputSize: model.config.inputSize }));
+  const c = model.config;
+  h.update(JSON.stringify(c.format === 'galmorph-finetuned'
+    ? { task: c.task, classes: c.classes, target: c.target, schema: c.schema, inputSize: c.inputSize }
+    : { schema: c.schema, architecture: c.architecture, inputSize: c.inputSize }));
   for (const w of model.net.getWeights()) {
     const d = w.dataSync() as Float32Array;
     h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
@@ -134,7 +147,7 @@ export class SurveyRun {
     readonly task: SurveyTask,
     readonly options: SurveyOptions,
     readonly input: SurveyInput,
-    readonly model: GalaxyModel,
+    readonly model: SurveyModel,
     private readonly ownsModel: boolean,
     readonly encoder: Encoder,
     readonly range: [number, number],
@@ -157,7 +170,7 @@ export class SurveyRun {
    * Validate options, open the input and the model, and claim (or resume) the partial folder.
    * @param makeTask builds the task once the model (and so its schema and dimensions) is known
    */
-  static async start(makeTask: (model: GalaxyModel) => SurveyTask, options: SurveyOptions): Promise<SurveyRun> {
+  static async start(makeTask: (model: SurveyModel) => SurveyTask, options: SurveyOptions): Promise<SurveyRun> {
     const batchSize = positiveInt('batch size', options.batchSize ?? 64);
     const chunkSize = positiveInt('chunk size', options.chunkSize ?? 1024);
     const shard = checkShard(options.shard ?? { index: 0, count: 1 });
@@ -168,10 +181,10 @@ export class SurveyRun {
     const input = await openSurveyInput(options);
     const range = shardRange(input.count, shard);
     const owns = typeof options.model === 'string';
-    let model: GalaxyModel;
+    let model: SurveyModel;
     if (typeof options.model === 'string') {
       await initEngine();
-      model = await loadModel(options.model);
+      model = await loadAnyModel(options.model);
     } else model = options.model;
     let encoder: Encoder | undefined;
     try {

@@ -1,6 +1,6 @@
 /**
  * From Dirichlet concentrations to vote fractions with uncertainties, and the MC-dropout head
- * whose masks are keyed by galaxy id.
+ * (of a galmorph model or a fine-tuned one) whose masks are keyed by galaxy id.
  *
  * For one galaxy, question q and MC pass p the network gives concentrations α_p over the
  * answers of q; with A_p = Σ_a α_pa the Dirichlet has mean m_pa = α_pa / A_p and variance
@@ -16,11 +16,12 @@
  * answer, under the predicted distribution; it does not include the binomial noise of a
  * finite number of volunteers (see calibration.ts for that).
  */
-import { tf } from '../engine/index.js';
-import type { GalaxyModel } from '../models/index.js';
+import { tf, type tfl } from '../engine/index.js';
+import { FinetunedModel, HEAD_CONCENTRATIONS, HEAD_DENSE } from '../finetune/model.js';
 import type { Schema } from '../schema/index.js';
 import { hashString, rng } from '../util/random.js';
 import type { Encoder } from './engine.js';
+import type { SurveyModel } from './survey.js';
 
 /**
  * Summarise MC-dropout concentrations for `n` galaxies.
@@ -84,30 +85,32 @@ export function dropoutMasks(ids: readonly string[], passes: number, dim: number
 }
 
 /**
- * Representations and MC-dropout concentrations for one batch of prepared images, in one
- * encoder pass: the head runs on all `passes` masked copies of the batch at once
- * (`[passes · n, dim]`), so extra passes cost one small matrix product, not extra forwards.
- * With `passes = 1` the head runs deterministically (no dropout).
- * @param encoder runs the encoder (tfjs or ONNX Runtime, see engine.ts); the head runs in tfjs
- * @param images `[n, size, size, bands]` prepared images, n = `ids.length`
- * @returns representations `[n, dim]` and, unless `passes = 0`, concentrations `[passes, n, nAnswers]`
+ * A model's head as predict runs it: the dense layers after the dropout, and the dropout
+ * rate for MC dropout — 0 when the head was not trained with dropout (a linear probe is
+ * fitted on deterministic embeddings, so dropping its inputs would add noise its weights
+ * never saw, not an estimate of their uncertainty).
  */
-export async function forwardBatch(
-  model: GalaxyModel,
-  encoder: Encoder,
-  images: Float32Array,
-  ids: readonly string[],
-  passes: number,
-  seed: number,
-): Promise<{ representation: Float32Array; alpha: Float32Array | null }> {
+export function modelHead(model: SurveyModel): { rate: number; layers: tfl.layers.Layer[] } {
+  if (model instanceof FinetunedModel) {
+    const names = model.config.task === 'votes' ? [HEAD_DENSE, HEAD_CONCENTRATIONS] : [HEAD_DENSE];
+    return { rate: model.config.mode === 'linear-probe' ? 0 : model.dropout.rate, layers: names.map((n) => model.net.getLayer(n)) };
+  }
+  return { rate: model.dropout.rate, layers: ['head_dense', 'concentrations'].map((n) => model.net.getLayer(n)) };
+}
+
+/**
+ * MC-dropout head outputs for a batch of representations: the head runs on all `passes`
+ * masked copies at once (`[passes · n, dim]`), so extra passes cost one small matrix
+ * product. With `passes = 1` (or a head without dropout) the head runs deterministically.
+ * @param representation `[n, dim]`, n = `ids.length`
+ * @returns `[passes, n, units]`: concentrations for a decision-tree head (a galmorph model or
+ *   a fine-tuned `votes` model), else the fine-tuned head's logits or standardised values
+ */
+export async function headOutputs(model: SurveyModel, representation: Float32Array, ids: readonly string[], passes: number, seed: number): Promise<Float32Array> {
   const n = ids.length;
   const dim = model.config.representationDim;
-  const rate = model.dropout.rate;
-  const representation = await encoder.represent(images, n);
-  if (passes === 0) return { representation, alpha: null };
-  const dense = model.net.getLayer('head_dense');
-  const conc = model.net.getLayer('concentrations');
-  const alphaT = tf.tidy(() => {
+  const { rate, layers } = modelHead(model);
+  const out = tf.tidy(() => {
     let x: tf.Tensor = tf.tensor2d(representation, [n, dim]);
     if (passes > 1 && rate > 0) {
       const masks = tf.tensor3d(dropoutMasks(ids, passes, dim, rate, seed), [passes, n, dim]);
@@ -115,11 +118,32 @@ export async function forwardBatch(
     } else if (passes > 1) {
       x = tf.tile(x, [passes, 1]);
     }
-    return conc.apply(dense.apply(x)) as tf.Tensor;
+    for (const layer of layers) x = layer.apply(x) as tf.Tensor;
+    return x;
   });
   try {
-    return { representation, alpha: (await alphaT.data()) as Float32Array };
+    return (await out.data()) as Float32Array;
   } finally {
-    alphaT.dispose();
+    out.dispose();
   }
+}
+
+/**
+ * Representations and MC-dropout head outputs for one batch of prepared images, in one
+ * encoder pass (see {@link headOutputs}).
+ * @param encoder runs the encoder (tfjs or ONNX Runtime, see engine.ts); the head runs in tfjs
+ * @param images `[n, size, size, bands]` prepared images, n = `ids.length`
+ * @returns representations `[n, dim]` and, unless `passes = 0`, head outputs `[passes, n, units]`
+ *   (concentrations for a galmorph model)
+ */
+export async function forwardBatch(
+  model: SurveyModel,
+  encoder: Encoder,
+  images: Float32Array,
+  ids: readonly string[],
+  passes: number,
+  seed: number,
+): Promise<{ representation: Float32Array; alpha: Float32Array | null }> {
+  const representation = await encoder.represent(images, ids.length);
+  return { representation, alpha: passes === 0 ? null : await headOutputs(model, representation, ids, passes, seed) };
 }

@@ -26,7 +26,7 @@ interface RunFlags {
 /** Flags shared by predict and embed; defaults are the library's (shown in the help). */
 function surveyFlags(cmd: Command): Command {
   return cmd
-    .requiredOption('--model <dir>', 'model directory (config.json, model.json, weights.bin)')
+    .requiredOption('--model <dir>', 'model directory (config.json, model.json, weights.bin): a galmorph model or one written by `galmorph finetune`')
     .option('--images <dir>', 'directory of PNG/JPEG/FITS images (id = file name without extension)')
     .option('--catalog <file>', 'catalogue (.csv/.parquet) with an id and an image-path column (ra/dec passed through)')
     .requiredOption('--out <file>', 'output table (.parquet or .csv)')
@@ -85,15 +85,22 @@ async function withProgress<T>(label: string, run: (onProgress: (d: number, t: n
 }
 
 export function register(program: Command): void {
-  surveyFlags(program.command('predict').description('predict vote fractions, uncertainties and Dirichlet concentrations for a survey (sharded, resumable)'))
-    .option('--passes <n>', 'MC-dropout passes (default 5; 1 = no dropout)', int)
+  surveyFlags(
+    program
+      .command('predict')
+      .description(
+        'predict vote fractions, uncertainties and Dirichlet concentrations for a survey, or with a fine-tuned model its classes ' +
+          '(p_<class>, predicted) or values (prediction), with MC-dropout stds (sharded, resumable)',
+      ),
+  )
+    .option('--passes <n>', 'MC-dropout passes (default 5; 1 = no dropout; a linear-probe head always runs once)', int)
     .option('--seed <n>', 'seed of the dropout masks (default 0)', int)
     .action(async (o: RunFlags & { passes?: number; seed?: number }) => {
       const r = await withProgress('predict', (p) => predictSurvey({ ...surveyOptions(o, p), passes: o.passes, seed: o.seed }));
       report('predicted', r);
     });
 
-  surveyFlags(program.command('embed').description('write the representation of every galaxy of a survey, optionally with PCA (sharded, resumable)'))
+  surveyFlags(program.command('embed').description('write the representation of every galaxy of a survey (a fine-tuned model: its encoder\'s), optionally with PCA (sharded, resumable)'))
     .option('--pca <k>', 'fit K principal components on this run and add pca_ columns (saved as <out>.pca.json)', int)
     .option('--pca-model <file>', 'apply a saved PCA (from `galmorph pca fit` or an earlier --pca run)')
     .action(async (o: RunFlags & { pca?: number; pcaModel?: string }) => {
