@@ -7,10 +7,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { finetune, loadFinetuned, type FinetuneOptions } from '../src/finetune/index.js';
+import { finetune, loadFinetuned, FinetunedModel, attachHead, type FinetuneConfig, type FinetuneOptions } from '../src/finetune/index.js';
+import { tfl } from '../src/engine/index.js';
+import { OptionError } from '../src/errors.js';
 import { readImage, readTable, writeTable, type Cell } from '../src/data/index.js';
 import { decodeSize, prepareImages } from '../src/models/index.js';
-import { embedSurvey, predictSurvey } from '../src/predict/index.js';
+import { embedSurvey, openEncoder, predictSurvey } from '../src/predict/index.js';
 import { makeBase, makeLabelled, tmp } from './finetune-fixtures.js';
 import { cli } from './run-cli.js';
 
@@ -145,4 +147,18 @@ test('galmorph predict --model <fine-tuned dir>; a broken fine-tuned directory i
   const newer = await cli('predict', '--model', broken, '--catalog', catalog, '--out', join(tmp(), 'x.csv'));
   assert.equal(newer.code, 2, newer.stderr);
   assert.match(newer.stderr, /^galmorph: error: .*broken\/config\.json: unsupported formatVersion 7\n$/);
+});
+
+test('a fine-tuned encoder the ONNX exporter cannot translate: the onnx engine says to use tfjs, which runs it', async () => {
+  // Zero padding stands for the MobileNetV2 layers of a model fine-tuned from terrestrial-mobilenet-v2.
+  const input = tfl.input({ shape: [32, 32, 3] });
+  let x = tfl.layers.zeroPadding2d({ padding: 1 }).apply(input) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2d({ filters: 4, kernelSize: 3 }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.globalAveragePooling2d({ name: 'representation' }).apply(x) as tfl.SymbolicTensor;
+  const config = JSON.parse(readFileSync(join(models.binary, 'config.json'), 'utf8')) as FinetuneConfig;
+  const m = new FinetunedModel(attachHead({ net: tfl.model({ inputs: input, outputs: x }) }, 2, 0), { ...config, representationDim: 4 });
+  await assert.rejects(openEncoder(m, { engine: 'onnx' }), (e: Error) => e instanceof OptionError && /onnx engine cannot run this model \(.*ZeroPadding2D.*\); use engine 'tfjs' \(--engine tfjs\)/.test(e.message));
+  const r = await predictSurvey({ model: m, catalog, out: join(tmp(), 'pad.csv'), engine: 'tfjs', passes: 2 });
+  assert.equal(r.ok, N);
+  m.dispose();
 });
