@@ -10,7 +10,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '../../src/models/index.js';
-import type { EpochMetrics } from '../../src/train/index.js';
+import { readCheckpoint, type EpochMetrics } from '../../src/train/index.js';
+import type { SchemaSpec } from '../../src/schema/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +26,8 @@ const { values } = parseArgs({
 const config = await readModelConfig(values.model!);
 const stages = await Promise.all(
   values.metrics!.map(async (path) => ({
-    schema: (await readModelConfig(dirname(path))).schema,
+    // The run's tree, from its checkpoint (committed, unlike the run's config.json).
+    schema: (await readCheckpoint(dirname(path)))!.state.fingerprint.schema as SchemaSpec,
     history: (JSON.parse(await readFile(path, 'utf8')) as { history: EpochMetrics[] }).history,
   })),
 );
