@@ -41,6 +41,28 @@ struct Conv {
   memory::dims strides() const { return {sh, sw}; }
   memory::dims padL() const { return {pt, pl}; }
   memory::dims padR() const { return {pb, pr}; }
+  // Negative trailing padding: input rows or columns the conv never reads (a strided 'same'
+  // conv on an even size, like the networks' 1×1 projections). oneDNN 2.6 takes it but then
+  // corrupts the heap for some shapes, so such convs run on a dense copy of what they read:
+  // for a 1×1 kernel the stride's grid, with stride 1 (what oneDNN's own 1×1 convs do with
+  // strides); otherwise the input without the unread rows and columns.
+  bool cropped() const { return pb < 0 || pr < 0; }
+  Conv read() const {
+    Conv r = *this;
+    if (kh == 1 && kw == 1 && pt == 0 && pl == 0) {
+      r.ih = oh, r.iw = ow, r.sh = 1, r.sw = 1, r.pb = 0, r.pr = 0;
+      return r;
+    }
+    if (pb < 0) {
+      r.ih += pb;
+      r.pb = 0;
+    }
+    if (pr < 0) {
+      r.iw += pr;
+      r.pr = 0;
+    }
+    return r;
+  }
 };
 
 struct Ctx {
@@ -62,20 +84,55 @@ struct Weights {
   }
 };
 
+// An NHWC input (or input gradient) of a cropped conv: `part`, the pixels read in place on
+// the heap (a strided view), and its dense copy the primitive works on.
+struct Crop {
+  memory part, dense;
+  dnnl::reorder copy;
+  Crop(const Ctx& c, const Conv& g, bool in) {
+    Conv r = g.read();
+    int64_t step_h = g.sh / r.sh, step_w = g.sw / r.sw;
+    part = memory({{g.n, g.ic, r.ih, r.iw}, dt::f32, {g.ih * g.iw * g.ic, 1, step_h * g.iw * g.ic, step_w * g.ic}}, c.eng,
+                  DNNL_MEMORY_NONE);
+    dense = memory(r.src(), c.eng);
+    copy = in ? dnnl::reorder(part, dense) : dnnl::reorder(dense, part);
+  }
+};
+
+// The primitive's src (or diff_src) memory for `g`: the heap tensor itself, or a crop's copy.
+memory activations(const Ctx& c, const Conv& g, std::unique_ptr<Crop>& crop, bool in) {
+  if (!g.cropped()) return memory(g.src(), c.eng, DNNL_MEMORY_NONE);
+  crop = std::make_unique<Crop>(c, g, in);
+  return crop->dense;
+}
+
+// Points an input at the heap tensor `x` (n·ih·iw·ic floats), copying the read part when cropped.
+void bindInput(const Ctx& c, memory& m, Crop* crop, float* x) {
+  if (crop == nullptr) {
+    m.set_data_handle(x);
+  } else {
+    crop->part.set_data_handle(x);
+    crop->copy.execute(c.strm, crop->part, crop->dense);
+  }
+}
+
 struct FwdEntry {
   dnnl::convolution_forward prim;
   memory src, dst, bias;
   std::unique_ptr<Weights> w;
+  std::unique_ptr<Crop> crop;
 };
 struct BwdDataEntry {
   dnnl::convolution_backward_data prim;
   memory diff_src, diff_dst;
   std::unique_ptr<Weights> w;
+  std::unique_ptr<Crop> crop;
 };
 struct BwdWeightsEntry {
   dnnl::convolution_backward_weights prim;
   memory src, diff_dst;
   std::unique_ptr<Weights> w;
+  std::unique_ptr<Crop> crop;
 };
 
 // Shape of a batch-normalised NHWC tensor [n, h, w, c]; statistics, scale and shift are [c].
@@ -229,15 +286,15 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     std::string key = g.key("f", int(bias) * 2 + act);
     auto it = c.fwd.find(key);
     if (it == c.fwd.end()) {
-      auto pd = fwdPd(c.ctx, g, bias, act);
-      FwdEntry e{dnnl::convolution_forward(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
-                 memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+      auto pd = fwdPd(c.ctx, g.read(), bias, act);
+      FwdEntry e{dnnl::convolution_forward(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
                  memory(memory::desc({g.oc}, dt::f32, tag::x), c.ctx.eng, DNNL_MEMORY_NONE),
-                 std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false)};
+                 std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false), nullptr};
+      e.src = activations(c.ctx, g, e.crop, true);
       it = c.fwd.emplace(key, std::move(e)).first;
     }
     FwdEntry& e = it->second;
-    e.src.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
+    bindInput(c.ctx, e.src, e.crop.get(), at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
     e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
     e.dst.set_data_handle(at(heap, len, intArg(env, a[5]), g.n * g.oh * g.ow * g.oc));
     if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
@@ -264,23 +321,31 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
     std::string key = g.key("d", 0);
     auto it = c.bwd_data.find(key);
     if (it == c.bwd_data.end()) {
-      auto hint = fwdPd(c.ctx, g, false, 0);
-      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(),
-                                              memory::desc(g.wei().dims(), dt::f32, tag::any), g.dst(), g.strides(),
-                                              g.padL(), g.padR());
+      Conv r = g.read();
+      auto hint = fwdPd(c.ctx, r, false, 0);
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, r.src(),
+                                              memory::desc(r.wei().dims(), dt::f32, tag::any), r.dst(), r.strides(),
+                                              r.padL(), r.padR());
       dnnl::convolution_backward_data::primitive_desc pd(d, c.ctx.eng, hint);
-      BwdDataEntry e{dnnl::convolution_backward_data(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
-                     memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
-                     std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false)};
+      BwdDataEntry e{dnnl::convolution_backward_data(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+                     std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false), nullptr};
+      e.diff_src = activations(c.ctx, g, e.crop, false);
       it = c.bwd_data.emplace(key, std::move(e)).first;
     }
     BwdDataEntry& e = it->second;
     e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.oh * g.ow * g.oc));
     e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
-    e.diff_src.set_data_handle(at(heap, len, intArg(env, a[4]), g.n * g.ih * g.iw * g.ic));
+    float* dx = at(heap, len, intArg(env, a[4]), g.n * g.ih * g.iw * g.ic);
+    if (e.crop == nullptr) e.diff_src.set_data_handle(dx);
     if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
     e.prim.execute(c.ctx.strm,
                    {{DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DIFF_SRC, e.diff_src}});
+    if (e.crop != nullptr) {
+      // Unread pixels get no gradient.
+      std::memset(dx, 0, sizeof(float) * g.n * g.ih * g.iw * g.ic);
+      e.crop->part.set_data_handle(dx);
+      e.crop->copy.execute(c.ctx.strm, e.crop->dense, e.crop->part);
+    }
     c.ctx.strm.wait();
     return nullptr;
   });
@@ -298,18 +363,19 @@ napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
     std::string key = g.key("w", 0);
     auto it = c.bwd_weights.find(key);
     if (it == c.bwd_weights.end()) {
-      auto hint = fwdPd(c.ctx, g, false, 0);
-      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(),
-                                                 memory::desc(g.wei().dims(), dt::f32, tag::any), g.dst(), g.strides(),
-                                                 g.padL(), g.padR());
+      Conv r = g.read();
+      auto hint = fwdPd(c.ctx, r, false, 0);
+      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, r.src(),
+                                                 memory::desc(r.wei().dims(), dt::f32, tag::any), r.dst(), r.strides(),
+                                                 r.padL(), r.padR());
       dnnl::convolution_backward_weights::primitive_desc pd(d, c.ctx.eng, hint);
-      BwdWeightsEntry e{dnnl::convolution_backward_weights(pd), memory(g.src(), c.ctx.eng, DNNL_MEMORY_NONE),
-                        memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
-                        std::make_unique<Weights>(c.ctx, g.wei(), pd.diff_weights_desc(), true)};
+      BwdWeightsEntry e{dnnl::convolution_backward_weights(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
+                        std::make_unique<Weights>(c.ctx, g.wei(), pd.diff_weights_desc(), true), nullptr};
+      e.src = activations(c.ctx, g, e.crop, true);
       it = c.bwd_weights.emplace(key, std::move(e)).first;
     }
     BwdWeightsEntry& e = it->second;
-    e.src.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
+    bindInput(c.ctx, e.src, e.crop.get(), at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
     e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[3]), g.n * g.oh * g.ow * g.oc));
     e.w->user.set_data_handle(at(heap, len, intArg(env, a[4]), g.kh * g.kw * g.ic * g.oc));
     e.prim.execute(c.ctx.strm,

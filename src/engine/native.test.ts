@@ -30,6 +30,8 @@ const CASES: Case[] = [
   { x: [4, 9, 9, 5], f: [3, 3, 5, 7], s: 1, pad: 'same', act: 'linear' },
   { x: [4, 10, 10, 5], f: [3, 3, 5, 7], s: 2, pad: 'same', act: 'relu' },
   { x: [2, 11, 11, 3], f: [3, 3, 3, 4], s: 2, pad: 'valid', act: 'linear' },
+  { x: [2, 10, 12, 3], f: [3, 3, 3, 4], s: 2, pad: 'valid', act: 'relu' }, // last row and column unread
+  { x: [3, 16, 16, 8], f: [1, 1, 8, 16], s: 2, pad: 'same', act: 'linear' }, // a projection's: odd rows and columns unread
   { x: [3, 8, 8, 6], f: [1, 1, 6, 5], s: 2, pad: 'same', act: 'relu' },
   { x: [2, 7, 7, 4], f: [3, 3, 4, 4], s: 3, pad: 'same', act: 'linear' },
   { x: [2, 6, 6, 3], f: [3, 3, 3, 2], s: 1, pad: 'same', act: 'elu' }, // falls back to wasm

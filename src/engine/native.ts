@@ -55,7 +55,7 @@ type ConvAttrs = {
 
 /**
  * Packed geometry for the addon, or undefined for what it does not cover (NCHW, dilation,
- * negative trailing padding): those go to the wasm kernel instead.
+ * negative leading padding): those go to the wasm kernel instead.
  */
 function geometry(xShape: number[], filterShape: number[], attrs: ConvAttrs): Int32Array | undefined {
   if (attrs.dataFormat !== 'NHWC') return undefined;
@@ -72,10 +72,11 @@ function geometry(xShape: number[], filterShape: number[], attrs: ConvAttrs): In
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
-  // oneDNN's trailing padding is implied by the output size; tfjs's may leave rows unread.
+  // oneDNN's trailing padding is implied by the output size; negative where tfjs leaves the
+  // last rows or columns unread (the addon then convolves the part that is read).
   const pb = (outHeight - 1) * sh + filterHeight - inHeight - padInfo.top;
   const pr = (outWidth - 1) * sw + filterWidth - inWidth - padInfo.left;
-  if (pb < 0 || pr < 0 || padInfo.top < 0 || padInfo.left < 0) return undefined;
+  if (padInfo.top < 0 || padInfo.left < 0) return undefined;
   return Int32Array.of(batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth, sh, sw, padInfo.top, padInfo.left, pb, pr);
 }
 
