@@ -125,7 +125,7 @@ export function renderMarkdown(s: Summary): string {
   ];
   for (const [name, t] of Object.entries(s.tasks)) {
     const [a, b] = t.classes;
-    lines.push(`## ${name}`, '', `Labels from the simulator's truth: ${t.definition}.`, '');
+    lines.push(`## ${name}`, '', `Labels: ${t.definition}.`, '');
     lines.push(`Labelled galaxies: ${Object.entries(t.counts).map(([set, c]) => `${set} ${Object.entries(c).map(([k, v]) => `${v} ${k}`).join(' / ')}`).join('; ')}.`, '');
     lines.push(`| model | DES labels | accuracy | completeness ${a} | purity ${a} | completeness ${b} | purity ${b} | s/run |`, '|---|---|---|---|---|---|---|---|');
     const score = (label: string, x: ClassificationScore, secs: number | null) =>
