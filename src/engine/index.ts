@@ -3,7 +3,7 @@
  * `initEngine()` once before using them, so that the backend is chosen in this one place.
  * Tensors run on tfjs-backend-wasm (XNNPACK) plus project kernels that make conv nets trainable
  * and fast there (see conv_backprop.ts); when galmorph's oneDNN addon is built, its native
- * convolutions replace the wasm ones on the same backend (see native.ts).
+ * convolutions and batch norm replace the wasm ones on the same backend (see native.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -28,12 +28,12 @@ const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cp
 
 export interface EngineOptions {
   /**
-   * Which tensor backend to run on. 'native' is wasm with galmorph's oneDNN convolutions
-   * (an error when the addon is not built); 'wasm' is wasm with XNNPACK alone. 'auto' uses
-   * `@tensorflow/tfjs-node` when it can be imported (never a dependency of galmorph), else
-   * 'native' when the addon loads, else 'wasm', and says which once on stderr. 'cpu' is the
-   * pure-JS reference backend (slow; for tests). The environment variable GALMORPH_BACKEND
-   * applies when this is unset.
+   * Which tensor backend to run on. 'native' is wasm with galmorph's oneDNN convolutions and
+   * batch norm (an error when the addon is not built); 'wasm' is wasm with XNNPACK alone.
+   * 'auto' uses `@tensorflow/tfjs-node` when it can be imported (never a dependency of
+   * galmorph), else 'native' when the addon loads, else 'wasm', and says which once on stderr.
+   * 'cpu' is the pure-JS reference backend (slow; for tests). The environment variable
+   * GALMORPH_BACKEND applies when this is unset.
    * @default 'auto'
    */
   backend?: BackendChoice;
@@ -56,7 +56,7 @@ export interface EngineInfo {
   simd: boolean;
   /** Threads the backend computes with (oneDNN's when native). */
   threads: number;
-  /** The native library running the convolutions ('oneDNN 2.6.3'), or null on plain wasm. */
+  /** The native library running convolutions and batch norm ('oneDNN 2.6.3'), or null on plain wasm. */
   native: string | null;
 }
 
@@ -141,7 +141,7 @@ function registerWasmKernels(configs: tf.KernelConfig[]): void {
     if (own !== undefined) tf.registerKernel(own);
   }
   for (const config of configs) {
-    builtin(config.kernelName);
+    builtin(config.kernelName); // tfjs's own, kept before it is replaced
     if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
@@ -194,7 +194,7 @@ function autoNative(): boolean {
     process.stderr.write(
       'error' in loaded
         ? `galmorph: engine wasm (${loaded.error}; GALMORPH_BACKEND=wasm|native|auto)\n`
-        : `galmorph: engine native (oneDNN convolutions on tfjs-wasm; GALMORPH_BACKEND=wasm|native|auto)\n`,
+        : `galmorph: engine native (oneDNN convolutions and batch norm on tfjs-wasm; GALMORPH_BACKEND=wasm|native|auto)\n`,
     );
   }
   return !('error' in loaded);
