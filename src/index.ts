@@ -22,8 +22,8 @@ export {
   type OnnxExportResult, type OnnxGraphSpec,
 } from './models/onnx.js';
 export {
-  train, TrainingDivergedError, CheckpointError, treeLoss, dirichletMultinomialNll, expectedFractions, measureThroughput,
-  type TrainOptions, type TrainResult, type EpochMetrics, type TrainingSet,
+  train, warmStart, TrainingDivergedError, CheckpointError, treeLoss, dirichletMultinomialNll, expectedFractions, measureThroughput,
+  type TrainOptions, type TrainResult, type WarmStartSummary, type EpochMetrics, type TrainingSet,
 } from './train/index.js';
 export {
   simulateGalaxy, sampleTruth, renderGalaxy, simulateVotes, getSurvey, surveyNames,
@@ -43,7 +43,7 @@ export {
   type LabelLoopOptions, type LabelLoopResult, type LabelRecord, type Ranking, type ActiveLearnerOptions,
 } from './anomaly/index.js';
 export {
-  finetune, loadFinetuned, FinetunedModel, readLabels as readFinetuneLabels, fitLinear, rocAuc, FINETUNE_TASKS, FINETUNE_MODES,
+  finetune, loadFinetuned, loadAnyModel, FinetunedModel, readLabels as readFinetuneLabels, fitLinear, rocAuc, FINETUNE_TASKS, FINETUNE_MODES,
   loadBase, NAMED_BASES, completenessPurity,
   type FinetuneBase, type ClassScore, type ClassificationScore, type FinetuneOptions, type FinetuneResult, type FinetuneEpoch, type ValidationPrediction, type FinetuneConfig,
   type FinetuneTask, type FinetuneMode, type FinetunePrediction,
