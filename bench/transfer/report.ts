@@ -114,7 +114,9 @@ export function renderMarkdown(s: Summary): string {
   const lines = [
     '# Survey transfer: SDSS-like → DES-like',
     '',
-    'Simulated galaxies imaged SDSS-like (0.396″/px, PSF 1.4″, r ≈ 22.2) and DES-like (0.263″/px, PSF 0.95″, r ≈ 24.0). ' +
+    'Simulated galaxies imaged SDSS-like (0.396″/px, PSF 1.4″, r ≈ 22.2) and DES-like (0.263″/px, PSF 0.95″, r ≈ 24.0), ' +
+      "each survey's galaxies labelled by that survey's own simulated Galaxy Zoo 2 volunteers (30–70 per galaxy) looking at its own images, " +
+      'so a DES-like label can show a feature the SDSS-like image hid. ' +
       `A classifier trained on ${st.nTrain} simulated SDSS-like galaxies (the task's labelled share of them) is applied to DES-like images (before), ` +
       'then fine-tuned on N DES-like labels (after), against models that saw only those N labels. ' +
       `Test: ${st.test} labelled DES-like galaxies of a separate simulation; mean over seeds ${(st.seeds as number[]).join(', ')} (± sample std). ` +
