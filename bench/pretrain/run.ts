@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { predictSurvey } from '../../src/predict/index.js';
 import { readTable, readVoteCatalog } from '../../src/data/index.js';
 import { readModelConfig } from '../../src/models/index.js';
-import { createSchema, getSchema, votesToFractions } from '../../src/schema/index.js';
+import { createSchema, schemaTrees, votesToFractions } from '../../src/schema/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -97,9 +97,9 @@ const means = (tree: Row[]) => {
   return { mean_mae: mean((r) => r.mae), mean_oracle_mae: mean((r) => r.oracle_mae), mean_mae_ratio: mean((r) => r.mae_ratio) };
 };
 const trees = Object.fromEntries(
-  schema.name.split('+').map((tree) => {
-    const names = new Set(getSchema(tree).questions.map((q) => q.name));
-    return [tree, means(rows.filter((r) => names.has(r.question)))];
+  schemaTrees(schema.name).map((tree) => {
+    const names = new Set(tree.questions.map((q) => q.name));
+    return [tree.name, means(rows.filter((r) => names.has(r.question)))];
   }),
 );
 const report = {

@@ -59,9 +59,22 @@ export const schemaNames = (): string[] => Object.keys(BUILTIN);
  * @example getSchema('decals-dr5+gz2').nAnswers // 34 + 37
  */
 export function getSchema(nameOrPath: string): Schema {
+  const trees = schemaTrees(nameOrPath);
+  return trees.length === 1 ? trees[0] : combineSchemas(trees);
+}
+
+/**
+ * The campaigns' trees a name stands for: each part of `a+b` (a file whose name holds a `+`
+ * is one tree), else the one tree. The simulator gives each its own volunteers.
+ */
+export function schemaTrees(nameOrPath: string): Schema[] {
+  if (BUILTIN[nameOrPath] || !nameOrPath.includes('+') || existsSync(nameOrPath)) return [oneSchema(nameOrPath)];
+  return nameOrPath.split('+').map(oneSchema);
+}
+
+function oneSchema(nameOrPath: string): Schema {
   const s = BUILTIN[nameOrPath];
   if (s) return s;
-  if (nameOrPath.includes('+') && !existsSync(nameOrPath)) return combineSchemas(nameOrPath.split('+').map(getSchema));
   if (nameOrPath.endsWith('.json')) return loadSchemaFile(nameOrPath);
   throw new SchemaError(`unknown schema "${nameOrPath}"; built-in schemas: ${schemaNames().join(', ')} (or a path to a .json schema file)`);
 }

@@ -3,7 +3,7 @@
  * volunteer votes, flattened into a catalogue row (GZ column names at the file edge).
  */
 import { OptionError } from '../errors.js';
-import { getSchema, type Schema } from '../schema/index.js';
+import { schemaTrees, type Schema } from '../schema/index.js';
 import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
 import { getSurvey, type SurveyName } from './surveys.js';
@@ -122,7 +122,7 @@ export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): Simu
   if (!Number.isSafeInteger(index) || index < 0) throw new OptionError(`galaxy index must be a non-negative integer, got ${index}`);
   if (!Number.isSafeInteger(opts.seed)) throw new OptionError(`seed must be an integer, got ${opts.seed}`);
   const survey = getSurvey(opts.survey);
-  const schemas = (opts.schema ?? 'decals-dr5').split('+').map(getSchema);
+  const schemas = schemaTrees(opts.schema ?? 'decals-dr5');
   const truth = sampleTruth(index, opts.seed);
   const r = renderGalaxy(truth, survey, { size: opts.size ?? 128, seed: opts.seed });
   const campaigns = schemas.map((schema) => ({ schema, votes: simulateVotes(truth, r.visibility, schema, opts.seed) }));
