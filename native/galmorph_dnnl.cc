@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "oneapi/dnnl/dnnl.hpp"
@@ -38,6 +39,9 @@ struct Conv {
   memory::desc src(tag t = tag::nhwc) const { return {{n, ic, ih, iw}, dt::f32, t}; }
   memory::desc dst(tag t = tag::nhwc) const { return {{n, oc, oh, ow}, dt::f32, t}; }
   memory::desc wei(tag t = tag::hwio) const { return {{oc, ic, kh, kw}, dt::f32, t}; }
+  int64_t srcFloats() const { return n * ih * iw * ic; }
+  int64_t dstFloats() const { return n * oh * ow * oc; }
+  int64_t weiFloats() const { return kh * kw * ic * oc; }
   memory::dims strides() const { return {sh, sw}; }
   memory::dims padL() const { return {pt, pl}; }
   memory::dims padR() const { return {pb, pr}; }
@@ -116,21 +120,13 @@ void bindInput(const Ctx& c, memory& m, Crop* crop, float* x) {
   }
 }
 
-struct FwdEntry {
-  dnnl::convolution_forward prim;
-  memory src, dst, bias;
-  std::unique_ptr<Weights> w;
-  std::unique_ptr<Crop> crop;
-};
-struct BwdDataEntry {
-  dnnl::convolution_backward_data prim;
-  memory diff_src, diff_dst;
-  std::unique_ptr<Weights> w;
-  std::unique_ptr<Crop> crop;
-};
-struct BwdWeightsEntry {
-  dnnl::convolution_backward_weights prim;
-  memory src, diff_dst;
+// One cached convolution primitive — forward, backward-data or backward-weights — and the
+// memory objects a call points at the heap: `act` is the activations (src, or diff_src going
+// backward: the heap tensor itself or a crop's dense copy), `dst` the output (or its gradient),
+// `bias` only used forward.
+struct ConvEntry {
+  dnnl::primitive prim;
+  memory act, dst, bias;
   std::unique_ptr<Weights> w;
   std::unique_ptr<Crop> crop;
 };
@@ -162,15 +158,21 @@ struct Bound {
 
 struct Cache {
   Ctx ctx;
-  std::unordered_map<std::string, FwdEntry> fwd;
-  std::unordered_map<std::string, BwdDataEntry> bwd_data;
-  std::unordered_map<std::string, BwdWeightsEntry> bwd_weights;
+  std::unordered_map<std::string, ConvEntry> conv;
   std::unordered_map<std::string, Bound> norm;
 };
 
 Cache& cache() {
   thread_local Cache c;
   return c;
+}
+
+// The entry of `map` under `key`, made by `make()` on first use.
+template <typename Map, typename Make>
+typename Map::mapped_type& cached(Map& map, const std::string& key, Make&& make) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(key, make()).first;
+  return it->second;
 }
 
 dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, bool bias, int act) {
@@ -187,6 +189,31 @@ dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, boo
     attr.set_post_ops(po);
   }
   return {d, attr, c.eng};
+}
+
+// A cache entry for `prim` on `g`: `weights` is the layout the primitive wants its weights (or
+// weight gradient, `weightsOut`) in; `actIn` says whether the activations are read or written.
+ConvEntry convEntry(const Ctx& c, const Conv& g, dnnl::primitive prim, const memory::desc& weights, bool weightsOut, bool actIn) {
+  ConvEntry e{std::move(prim), memory(), memory(g.dst(), c.eng, DNNL_MEMORY_NONE),
+              memory(memory::desc({g.oc}, dt::f32, tag::x), c.eng, DNNL_MEMORY_NONE),
+              std::make_unique<Weights>(c, g.wei(), weights, weightsOut), nullptr};
+  e.act = activations(c, g, e.crop, actIn);
+  return e;
+}
+
+// The cached backward-data or backward-weights primitive (`Backward`) of `g`, hinted by the
+// forward one. Going backward-data the weights are read and the activations' gradient written;
+// backward-weights reads the activations and writes the weights' gradient.
+template <typename Backward>
+ConvEntry& backwardEntry(Cache& c, const Conv& g) {
+  constexpr bool toWeights = std::is_same_v<Backward, dnnl::convolution_backward_weights>;
+  return cached(c.conv, g.key(toWeights ? "w" : "d", 0), [&] {
+    Conv r = g.read();
+    typename Backward::desc d(dnnl::algorithm::convolution_direct, r.src(), memory::desc(r.wei().dims(), dt::f32, tag::any),
+                              r.dst(), r.strides(), r.padL(), r.padR());
+    typename Backward::primitive_desc pd(d, c.ctx.eng, fwdPd(c.ctx, r, false, 0));
+    return convEntry(c.ctx, g, Backward(pd), toWeights ? pd.diff_weights_desc() : pd.weights_desc(), toWeights, toWeights);
+  });
 }
 
 // ---- N-API plumbing ----------------------------------------------------------------------
@@ -250,6 +277,7 @@ float* at(uint8_t* heap, size_t heapLen, int64_t offset, int64_t floats) {
   return reinterpret_cast<float*>(heap + offset);
 }
 
+// The call's arguments, which must be exactly N.
 template <size_t N>
 void args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
   size_t argc = N;
@@ -271,135 +299,115 @@ napi_value guarded(napi_env env, F&& body) {
   return nullptr;
 }
 
+// The arguments of one kernel call: exactly N, the first the wasm heap; tensors are byte
+// offsets into it.
+template <size_t N>
+struct Call {
+  napi_env env;
+  napi_value argv[N];
+  uint8_t* heap = nullptr;
+  size_t len = 0;
+  Call(napi_env e, napi_callback_info info) : env(e) {
+    args(env, info, argv);
+    heap = heapArg(env, argv[0], &len);
+  }
+  int64_t integer(size_t i) const { return intArg(env, argv[i]); }
+  float number(size_t i) const { return floatArg(env, argv[i]); }
+  Conv conv(size_t i) const { return convArg(env, argv[i]); }
+  Norm norm(size_t i) const { return normArg(env, argv[i]); }
+  // The tensor of `floats` floats whose offset is argument i.
+  float* tensor(size_t i, int64_t floats) const { return at(heap, len, integer(i), floats); }
+};
+
+// An N-argument kernel entry point: unpacks the call, runs `body(call, cache)` on the calling
+// thread's cache, waits for its stream to finish (JS reads the results next) and turns errors
+// into JS ones.
+template <size_t N, typename F>
+napi_value kernel(napi_env env, napi_callback_info info, F&& body) {
+  return guarded(env, [&]() -> napi_value {
+    Call<N> call(env, info);
+    Cache& c = cache();
+    body(call, c);
+    c.ctx.strm.wait();
+    return nullptr;
+  });
+}
+
 // conv2d(heap, geometry, x, w, bias (-1: none), y, activation (0 linear, 1 relu))
 napi_value Conv2d(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value a[7];
-    args(env, info, a);
-    size_t len = 0;
-    uint8_t* heap = heapArg(env, a[0], &len);
-    Conv g = convArg(env, a[1]);
-    int64_t biasOff = intArg(env, a[4]);
-    int act = int(intArg(env, a[6]));
-    bool bias = biasOff >= 0;
-    Cache& c = cache();
-    std::string key = g.key("f", int(bias) * 2 + act);
-    auto it = c.fwd.find(key);
-    if (it == c.fwd.end()) {
+  return kernel<7>(env, info, [](const Call<7>& a, Cache& c) {
+    Conv g = a.conv(1);
+    bool bias = a.integer(4) >= 0;
+    int act = int(a.integer(6));
+    ConvEntry& e = cached(c.conv, g.key("f", int(bias) * 2 + act), [&] {
       auto pd = fwdPd(c.ctx, g.read(), bias, act);
-      FwdEntry e{dnnl::convolution_forward(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
-                 memory(memory::desc({g.oc}, dt::f32, tag::x), c.ctx.eng, DNNL_MEMORY_NONE),
-                 std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false), nullptr};
-      e.src = activations(c.ctx, g, e.crop, true);
-      it = c.fwd.emplace(key, std::move(e)).first;
-    }
-    FwdEntry& e = it->second;
-    bindInput(c.ctx, e.src, e.crop.get(), at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
-    e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
-    e.dst.set_data_handle(at(heap, len, intArg(env, a[5]), g.n * g.oh * g.ow * g.oc));
+      return convEntry(c.ctx, g, dnnl::convolution_forward(pd), pd.weights_desc(), false, true);
+    });
+    bindInput(c.ctx, e.act, e.crop.get(), a.tensor(2, g.srcFloats()));
+    e.w->user.set_data_handle(a.tensor(3, g.weiFloats()));
+    e.dst.set_data_handle(a.tensor(5, g.dstFloats()));
     if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
-    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DST, e.dst}};
+    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, e.act}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DST, e.dst}};
     if (bias) {
-      e.bias.set_data_handle(at(heap, len, biasOff, g.oc));
+      e.bias.set_data_handle(a.tensor(4, g.oc));
       m.emplace(DNNL_ARG_BIAS, e.bias);
     }
     e.prim.execute(c.ctx.strm, m);
-    c.ctx.strm.wait();
-    return nullptr;
   });
 }
 
 // conv2dBackwardData(heap, geometry, dy, w, dx)
 napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value a[5];
-    args(env, info, a);
-    size_t len = 0;
-    uint8_t* heap = heapArg(env, a[0], &len);
-    Conv g = convArg(env, a[1]);
-    Cache& c = cache();
-    std::string key = g.key("d", 0);
-    auto it = c.bwd_data.find(key);
-    if (it == c.bwd_data.end()) {
-      Conv r = g.read();
-      auto hint = fwdPd(c.ctx, r, false, 0);
-      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, r.src(),
-                                              memory::desc(r.wei().dims(), dt::f32, tag::any), r.dst(), r.strides(),
-                                              r.padL(), r.padR());
-      dnnl::convolution_backward_data::primitive_desc pd(d, c.ctx.eng, hint);
-      BwdDataEntry e{dnnl::convolution_backward_data(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
-                     std::make_unique<Weights>(c.ctx, g.wei(), pd.weights_desc(), false), nullptr};
-      e.diff_src = activations(c.ctx, g, e.crop, false);
-      it = c.bwd_data.emplace(key, std::move(e)).first;
-    }
-    BwdDataEntry& e = it->second;
-    e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[2]), g.n * g.oh * g.ow * g.oc));
-    e.w->user.set_data_handle(at(heap, len, intArg(env, a[3]), g.kh * g.kw * g.ic * g.oc));
-    float* dx = at(heap, len, intArg(env, a[4]), g.n * g.ih * g.iw * g.ic);
-    if (e.crop == nullptr) e.diff_src.set_data_handle(dx);
+  return kernel<5>(env, info, [](const Call<5>& a, Cache& c) {
+    Conv g = a.conv(1);
+    ConvEntry& e = backwardEntry<dnnl::convolution_backward_data>(c, g);
+    e.dst.set_data_handle(a.tensor(2, g.dstFloats()));
+    e.w->user.set_data_handle(a.tensor(3, g.weiFloats()));
+    float* dx = a.tensor(4, g.srcFloats());
+    if (e.crop == nullptr) e.act.set_data_handle(dx);
     if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
-    e.prim.execute(c.ctx.strm,
-                   {{DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DIFF_SRC, e.diff_src}});
+    e.prim.execute(c.ctx.strm, {{DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DIFF_SRC, e.act}});
     if (e.crop != nullptr) {
       // Unread pixels get no gradient.
-      std::memset(dx, 0, sizeof(float) * g.n * g.ih * g.iw * g.ic);
+      std::memset(dx, 0, sizeof(float) * g.srcFloats());
       e.crop->part.set_data_handle(dx);
       e.crop->copy.execute(c.ctx.strm, e.crop->dense, e.crop->part);
     }
-    c.ctx.strm.wait();
-    return nullptr;
   });
 }
 
 // conv2dBackwardWeights(heap, geometry, x, dy, dw)
 napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value a[5];
-    args(env, info, a);
-    size_t len = 0;
-    uint8_t* heap = heapArg(env, a[0], &len);
-    Conv g = convArg(env, a[1]);
-    Cache& c = cache();
-    std::string key = g.key("w", 0);
-    auto it = c.bwd_weights.find(key);
-    if (it == c.bwd_weights.end()) {
-      Conv r = g.read();
-      auto hint = fwdPd(c.ctx, r, false, 0);
-      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, r.src(),
-                                                 memory::desc(r.wei().dims(), dt::f32, tag::any), r.dst(), r.strides(),
-                                                 r.padL(), r.padR());
-      dnnl::convolution_backward_weights::primitive_desc pd(d, c.ctx.eng, hint);
-      BwdWeightsEntry e{dnnl::convolution_backward_weights(pd), memory(), memory(g.dst(), c.ctx.eng, DNNL_MEMORY_NONE),
-                        std::make_unique<Weights>(c.ctx, g.wei(), pd.diff_weights_desc(), true), nullptr};
-      e.src = activations(c.ctx, g, e.crop, true);
-      it = c.bwd_weights.emplace(key, std::move(e)).first;
-    }
-    BwdWeightsEntry& e = it->second;
-    bindInput(c.ctx, e.src, e.crop.get(), at(heap, len, intArg(env, a[2]), g.n * g.ih * g.iw * g.ic));
-    e.diff_dst.set_data_handle(at(heap, len, intArg(env, a[3]), g.n * g.oh * g.ow * g.oc));
-    e.w->user.set_data_handle(at(heap, len, intArg(env, a[4]), g.kh * g.kw * g.ic * g.oc));
-    e.prim.execute(c.ctx.strm,
-                   {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, e.w->prim}});
+  return kernel<5>(env, info, [](const Call<5>& a, Cache& c) {
+    Conv g = a.conv(1);
+    ConvEntry& e = backwardEntry<dnnl::convolution_backward_weights>(c, g);
+    bindInput(c.ctx, e.act, e.crop.get(), a.tensor(2, g.srcFloats()));
+    e.dst.set_data_handle(a.tensor(3, g.dstFloats()));
+    e.w->user.set_data_handle(a.tensor(4, g.weiFloats()));
+    e.prim.execute(c.ctx.strm, {{DNNL_ARG_SRC, e.act}, {DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_DIFF_WEIGHTS, e.w->prim}});
     if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->prim, e.w->user);
-    c.ctx.strm.wait();
-    return nullptr;
   });
 }
 
-// Points each argument of `b` at its tensor (byte offsets, in `offsets` order) and runs it.
-void run(Cache& c, Bound& b, uint8_t* heap, size_t len, const std::vector<std::pair<int, int64_t>>& offsets) {
-  for (const auto& [arg, off] : offsets) {
-    memory& m = b.args.at(arg);
-    m.set_data_handle(at(heap, len, off, int64_t(m.get_desc().get_size() / sizeof(float))));
-  }
-  b.prim.execute(c.ctx.strm, b.args);
-  c.ctx.strm.wait();
+// A batch-norm primitive whose arguments are all [n, h, w, c] data or [c] vectors on the heap:
+// `data` and `stats` list which argument kinds are which.
+Bound bound(const Ctx& c, const Norm& g, dnnl::primitive prim, std::initializer_list<int> data, std::initializer_list<int> stats) {
+  Bound b{std::move(prim), {}};
+  for (int arg : data) b.args.emplace(arg, memory(g.data(), c.eng, DNNL_MEMORY_NONE));
+  for (int arg : stats) b.args.emplace(arg, memory(g.stat(), c.eng, DNNL_MEMORY_NONE));
+  return b;
 }
 
-Bound bound(const Cache& c, dnnl::primitive prim, const std::vector<std::pair<int, memory::desc>>& descs) {
-  Bound b{std::move(prim), {}};
-  for (const auto& [arg, d] : descs) b.args.emplace(arg, memory(d, c.ctx.eng, DNNL_MEMORY_NONE));
-  return b;
+// Points each argument of `b` at its tensor — `order[k]` is the oneDNN argument whose offset is
+// call argument `first + k` — and runs it.
+template <size_t N>
+void run(Cache& c, Bound& b, const Call<N>& a, size_t first, std::initializer_list<int> order) {
+  size_t i = first;
+  for (int arg : order) {
+    memory& m = b.args.at(arg);
+    m.set_data_handle(a.tensor(i++, int64_t(m.get_desc().get_size() / sizeof(float))));
+  }
+  b.prim.execute(c.ctx.strm, b.args);
 }
 
 const auto kScaleShift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
@@ -408,31 +416,18 @@ const auto kScaleShift = dnnl::normalization_flags::use_scale | dnnl::normalizat
 // normalises with the batch's statistics and writes them (biased variance) to mean/variance;
 // inference (0) reads them.
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value a[10];
-    args(env, info, a);
-    size_t len = 0;
-    uint8_t* heap = heapArg(env, a[0], &len);
-    Norm g = normArg(env, a[1]);
-    float eps = floatArg(env, a[2]);
-    bool training = intArg(env, a[3]) != 0;
-    Cache& c = cache();
-    std::string key = g.key(training ? "nt" : "ni", eps);
-    auto it = c.norm.find(key);
-    if (it == c.norm.end()) {
+  return kernel<10>(env, info, [](const Call<10>& a, Cache& c) {
+    Norm g = a.norm(1);
+    float eps = a.number(2);
+    bool training = a.integer(3) != 0;
+    Bound& b = cached(c.norm, g.key(training ? "nt" : "ni", eps), [&] {
       dnnl::batch_normalization_forward::desc d(
           training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, g.data(), eps,
           training ? kScaleShift : kScaleShift | dnnl::normalization_flags::use_global_stats);
-      dnnl::batch_normalization_forward::primitive_desc pd(d, c.ctx.eng);
-      it = c.norm.emplace(key, bound(c, dnnl::batch_normalization_forward(pd),
-                                     {{DNNL_ARG_SRC, g.data()}, {DNNL_ARG_MEAN, g.stat()}, {DNNL_ARG_VARIANCE, g.stat()},
-                                      {DNNL_ARG_SCALE, g.stat()}, {DNNL_ARG_SHIFT, g.stat()}, {DNNL_ARG_DST, g.data()}}))
-               .first;
-    }
-    run(c, it->second, heap, len,
-        {{DNNL_ARG_SRC, intArg(env, a[4])}, {DNNL_ARG_MEAN, intArg(env, a[5])}, {DNNL_ARG_VARIANCE, intArg(env, a[6])},
-         {DNNL_ARG_SCALE, intArg(env, a[7])}, {DNNL_ARG_SHIFT, intArg(env, a[8])}, {DNNL_ARG_DST, intArg(env, a[9])}});
-    return nullptr;
+      return bound(c.ctx, g, dnnl::batch_normalization_forward({d, c.ctx.eng}), {DNNL_ARG_SRC, DNNL_ARG_DST},
+                   {DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_SCALE, DNNL_ARG_SHIFT});
+    });
+    run(c, b, a, 4, {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DST});
   });
 }
 
@@ -440,33 +435,18 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 // the gradient of training-mode batchNorm, given the batch statistics its forward wrote. The
 // result does not depend on beta, but oneDNN's primitive wants the shift it was defined with.
 napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value a[12];
-    args(env, info, a);
-    size_t len = 0;
-    uint8_t* heap = heapArg(env, a[0], &len);
-    Norm g = normArg(env, a[1]);
-    float eps = floatArg(env, a[2]);
-    Cache& c = cache();
-    std::string key = g.key("nb", eps);
-    auto it = c.norm.find(key);
-    if (it == c.norm.end()) {
-      dnnl::batch_normalization_forward::primitive_desc hint(
-          {dnnl::prop_kind::forward_training, g.data(), eps, kScaleShift}, c.ctx.eng);
+  return kernel<12>(env, info, [](const Call<12>& a, Cache& c) {
+    Norm g = a.norm(1);
+    float eps = a.number(2);
+    Bound& b = cached(c.norm, g.key("nb", eps), [&] {
+      dnnl::batch_normalization_forward::primitive_desc hint({dnnl::prop_kind::forward_training, g.data(), eps, kScaleShift}, c.ctx.eng);
       dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, g.data(), g.data(), eps, kScaleShift);
-      dnnl::batch_normalization_backward::primitive_desc pd(d, c.ctx.eng, hint);
-      it = c.norm.emplace(key, bound(c, dnnl::batch_normalization_backward(pd),
-                                     {{DNNL_ARG_SRC, g.data()}, {DNNL_ARG_MEAN, g.stat()}, {DNNL_ARG_VARIANCE, g.stat()},
-                                      {DNNL_ARG_SCALE, g.stat()}, {DNNL_ARG_SHIFT, g.stat()}, {DNNL_ARG_DIFF_DST, g.data()},
-                                      {DNNL_ARG_DIFF_SRC, g.data()},
-                                      {DNNL_ARG_DIFF_SCALE, g.stat()}, {DNNL_ARG_DIFF_SHIFT, g.stat()}}))
-               .first;
-    }
-    run(c, it->second, heap, len,
-        {{DNNL_ARG_SRC, intArg(env, a[3])}, {DNNL_ARG_MEAN, intArg(env, a[4])}, {DNNL_ARG_VARIANCE, intArg(env, a[5])},
-         {DNNL_ARG_SCALE, intArg(env, a[6])}, {DNNL_ARG_SHIFT, intArg(env, a[7])}, {DNNL_ARG_DIFF_DST, intArg(env, a[8])},
-         {DNNL_ARG_DIFF_SRC, intArg(env, a[9])}, {DNNL_ARG_DIFF_SCALE, intArg(env, a[10])}, {DNNL_ARG_DIFF_SHIFT, intArg(env, a[11])}});
-    return nullptr;
+      return bound(c.ctx, g, dnnl::batch_normalization_backward({d, c.ctx.eng, hint}), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                   {DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT});
+    });
+    run(c, b, a, 3,
+        {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC,
+         DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT});
   });
 }
 
