@@ -2,7 +2,8 @@
  * The population model: how many galaxies of each kind, how bright, how far, how big, and
  * which features they carry. Builders fill a truth record from a seeded stream; the numbers
  * follow DESIGN.md §3b (Sérsic indices, thick-disk inclinations, pitch angles, bar and ring
- * frequencies, red sequence vs blue cloud colours) and a flux-limited (r < 17.77) sample.
+ * frequencies, red sequence vs blue cloud colours) and a flux-limited sample: r < 17.77 (the SDSS
+ * spectroscopic limit) unless a deeper limit is asked for.
  */
 import { Rng } from './rng.js';
 import { clamp, DEG as deg, diskAxisRatio, diskToSky, paVector } from './geometry.js';
@@ -19,7 +20,10 @@ const LF: Record<'early' | 'late' | 'dwarf', { mStar: number; alpha: number }> =
 };
 
 export const MAG_BRIGHT = 14.0;
+/** Default faint limit: the SDSS main galaxy sample (Strauss et al. 2002), as GZ2 drew from. */
 export const MAG_FAINT = 17.77;
+/** Deepest faint limit accepted: beyond it the survey profiles' images carry no morphology. */
+export const MAG_LIMIT_MAX = 22.5;
 const Z_MIN = 0.015;
 const Z_MAX = 0.16;
 
@@ -36,14 +40,41 @@ function schechter(M: number, mStar: number, alpha: number): number {
   return Math.pow(x, alpha + 1) * Math.exp(-x);
 }
 
+const Z_MAX_BY_LIMIT = new Map<number, number>();
+
+/**
+ * Outer redshift of a sample limited at r < magLimit. A deeper limit sees the same galaxies
+ * further out: the range grows until the distance modulus has gained (magLimit − 17.77) over
+ * z = 0.16, so a galaxy that sits at the limit at z = 0.16 in the default sample sits at the
+ * deeper limit at the new edge. The volume element stays Euclidean (z²), which over-weights
+ * z ≈ 0.4 by ~1.5× — fine for a survey-transfer test, not for number counts.
+ */
+export function redshiftLimit(magLimit: number): number {
+  if (magLimit <= MAG_FAINT) return Z_MAX;
+  let z = Z_MAX_BY_LIMIT.get(magLimit);
+  if (z === undefined) {
+    const target = distanceModulus(Z_MAX) + magLimit - MAG_FAINT;
+    let [lo, hi] = [Z_MAX, 5];
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (distanceModulus(mid) < target) lo = mid;
+      else hi = mid;
+    }
+    z = lo;
+    Z_MAX_BY_LIMIT.set(magLimit, z);
+  }
+  return z;
+}
+
 /**
  * Sample (z, M_r, m_r) for a Schechter population under the flux limit: p(z, M) ∝ z² φ(M)
- * (Euclidean volume element, fine for z < 0.16) restricted to MAG_BRIGHT ≤ m ≤ MAG_FAINT,
+ * (Euclidean volume element) restricted to MAG_BRIGHT ≤ m ≤ magLimit and z ≤ redshiftLimit,
  * by rejection.
  */
-export function sampleDistance(rng: Rng, pop: keyof typeof LF): { z: number; absMag: number; mag: number } {
+export function sampleDistance(rng: Rng, pop: keyof typeof LF, magLimit = MAG_FAINT): { z: number; absMag: number; mag: number } {
   const { mStar, alpha } = LF[pop];
   const red = pop === 'early';
+  const zMax = redshiftLimit(magLimit);
   let pmax = PHI_MAX.get(pop);
   if (pmax === undefined) {
     pmax = 0;
@@ -51,10 +82,10 @@ export function sampleDistance(rng: Rng, pop: keyof typeof LF): { z: number; abs
     PHI_MAX.set(pop, pmax);
   }
   for (let tries = 0; tries < 100000; tries++) {
-    const z = Math.cbrt(Z_MIN ** 3 + rng.float() * (Z_MAX ** 3 - Z_MIN ** 3));
+    const z = Math.cbrt(Z_MIN ** 3 + rng.float() * (zMax ** 3 - Z_MIN ** 3));
     const M = rng.uniform(M_LO, M_HI);
     const m = M + distanceModulus(z) + kCorrection(z, red);
-    if (m < MAG_BRIGHT || m > MAG_FAINT) continue;
+    if (m < MAG_BRIGHT || m > magLimit) continue;
     if (rng.float() * pmax <= schechter(M, mStar, alpha)) return { z, absMag: M, mag: m };
   }
   return { z: 0.08, absMag: -21, mag: 17.2 };
@@ -75,10 +106,12 @@ export interface Builder {
   rng: Rng;
   t: GalaxyTruth;
   kpcArc: number;
+  /** Faint r limit of the sample. */
+  magLimit: number;
 }
 
 function setDistance(b: Builder, pop: keyof typeof LF): void {
-  const d = sampleDistance(b.rng, pop);
+  const d = sampleDistance(b.rng, pop, b.magLimit);
   b.t.redshift = d.z;
   b.t.absMagR = d.absMag;
   b.t.magR = d.mag;

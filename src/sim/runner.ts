@@ -21,6 +21,8 @@ import { readTable, writeTable, type Table } from '../data/index.js';
 import { startWorker } from '../util/worker.js';
 import { getSchema } from '../schema/index.js';
 import { getSurvey, type SurveyName } from './index.js';
+import { MAG_FAINT } from './population.js';
+import { checkMagLimit } from './simulate.js';
 
 /** Options of {@link simulateSurvey}. */
 export interface SimulateOptions {
@@ -36,6 +38,8 @@ export interface SimulateOptions {
   seed?: number;
   /** Decision tree(s) the volunteers answer, `a+b` for several campaigns. @default 'decals-dr5' */
   schema?: string;
+  /** Faint r limit of the galaxy population (SDSS spectroscopic 17.77; deeper for DES-like). @default 17.77 */
+  magLimit?: number;
   /** Also write per-band FITS images. @default false */
   fits?: boolean;
   /** Worker threads. @default min(2, available cores) */
@@ -65,6 +69,8 @@ interface Manifest {
   seed: number;
   /** Absent in manifests written before trees were selectable (= decals-dr5). */
   schema?: string;
+  /** Written only when not the default 17.77, so a default survey's files stay as they were. */
+  magLimit?: number;
   fits: boolean;
   chunkSize: number;
   complete: boolean;
@@ -80,6 +86,7 @@ export interface SimChunkJob {
   size: number;
   seed: number;
   schema: string;
+  magLimit: number;
   fits: boolean;
   partPath: string;
 }
@@ -100,7 +107,8 @@ function checkOptions(o: SimulateOptions): Required<Omit<SimulateOptions, 'onPro
   const survey = getSurvey(o.survey ?? 'decals').name;
   const schema = getSchema(o.schema ?? 'decals-dr5').name;
   if (!o.out) throw new OptionError('--out is required');
-  return { n, out: o.out, survey, size, seed, schema, fits: o.fits ?? false, workers, chunkSize };
+  const magLimit = checkMagLimit(o.magLimit ?? MAG_FAINT);
+  return { n, out: o.out, survey, size, seed, schema, magLimit, fits: o.fits ?? false, workers, chunkSize };
 }
 
 async function readManifest(path: string): Promise<Manifest | null> {
@@ -121,8 +129,8 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const t0 = performance.now();
   const manifestPath = join(o.out, 'manifest.json');
   const manifest: Manifest = {
-    format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, fits: o.fits, chunkSize: o.chunkSize,
-    complete: false,
+    format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema,
+    ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), fits: o.fits, chunkSize: o.chunkSize, complete: false,
   };
   const result = {
     out: o.out, n: o.n, catalogParquet: join(o.out, 'catalog.parquet'), catalogCsv: join(o.out, 'catalog.csv'),
@@ -130,10 +138,12 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const previous = await readManifest(manifestPath);
   if (previous) {
     previous.schema ??= 'decals-dr5';
-    for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'fits', 'chunkSize'] as const) {
-      if (previous[key] !== manifest[key]) {
+    previous.magLimit ??= MAG_FAINT;
+    const wanted = { ...manifest, magLimit: o.magLimit };
+    for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'magLimit', 'fits', 'chunkSize'] as const) {
+      if (previous[key] !== wanted[key]) {
         throw new OptionError(
-          `${o.out} holds a survey made with ${key}=${previous[key]}, not ${manifest[key]}; rerun with the same options to resume, or choose another --out`,
+          `${o.out} holds a survey made with ${key}=${previous[key]}, not ${wanted[key]}; rerun with the same options to resume, or choose another --out`,
         );
       }
     }
@@ -157,7 +167,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
     const end = Math.min(o.n, start + o.chunkSize);
     const partPath = join(partsDir, partName(c));
     if (existsSync(partPath)) done += end - start;
-    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, fits: o.fits, partPath });
+    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, magLimit: o.magLimit, fits: o.fits, partPath });
   }
   const rendered = o.n - done;
   options.onProgress?.(done, o.n);

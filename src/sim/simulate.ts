@@ -7,6 +7,7 @@ import { schemaTrees, type Schema } from '../schema/index.js';
 import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
 import { getSurvey, type SurveyName } from './surveys.js';
+import { MAG_BRIGHT, MAG_FAINT, MAG_LIMIT_MAX } from './population.js';
 import { sampleTruth, type GalaxyTruth } from './truth.js';
 import { ringLabel, visibleTags } from './visibility.js';
 import { simulateVotes, type SimulatedVotes } from './votes.js';
@@ -24,6 +25,20 @@ export interface SimulateGalaxyOptions {
    * volunteers (adding a tree leaves the others' votes unchanged). @default 'decals-dr5'
    */
   schema?: string;
+  /**
+   * Faint limit of the population, r-band AB mag: 17.77 is the SDSS spectroscopic sample GZ2
+   * drew from; a deeper limit (e.g. 20 for a DES-like sample) adds fainter, smaller and more
+   * distant galaxies. @default 17.77
+   */
+  magLimit?: number;
+}
+
+/** Check a faint limit (the library and CLI share the message). */
+export function checkMagLimit(magLimit: number): number {
+  if (!(Number.isFinite(magLimit) && magLimit > MAG_BRIGHT + 1 && magLimit <= MAG_LIMIT_MAX)) {
+    throw new OptionError(`--mag-limit must be an r magnitude above ${MAG_BRIGHT + 1} and at most ${MAG_LIMIT_MAX}, got ${magLimit}`);
+  }
+  return magLimit;
 }
 
 /** A simulated catalogue entry. */
@@ -116,14 +131,14 @@ export function catalogueRow(
 /**
  * Simulate catalogue entry `index`: sample its truth, image it in a survey, make the colour
  * cutout and the volunteers' votes (GZ DECaLS DR5 tree by default). Deterministic in (index,
- * seed, survey, size, schema); the id and truth are the same in every survey.
+ * seed, survey, size, schema, magLimit); the id and truth are the same in every survey.
  */
 export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): SimulatedGalaxy {
   if (!Number.isSafeInteger(index) || index < 0) throw new OptionError(`galaxy index must be a non-negative integer, got ${index}`);
   if (!Number.isSafeInteger(opts.seed)) throw new OptionError(`seed must be an integer, got ${opts.seed}`);
   const survey = getSurvey(opts.survey);
   const schemas = schemaTrees(opts.schema ?? 'decals-dr5');
-  const truth = sampleTruth(index, opts.seed);
+  const truth = sampleTruth(index, opts.seed, checkMagLimit(opts.magLimit ?? MAG_FAINT));
   const r = renderGalaxy(truth, survey, { size: opts.size ?? 128, seed: opts.seed });
   const campaigns = schemas.map((schema) => ({ schema, votes: simulateVotes(truth, r.visibility, schema, opts.seed) }));
   return {

@@ -1,8 +1,8 @@
 /**
  * The simulated galaxy population: latent physical parameters of one catalogue entry.
  *
- * `sampleTruth(index, seed)` depends only on its arguments, so the same galaxy can be rendered
- * in several surveys. Geometry is in arcsec on the sky relative to the target's centre, with
+ * `sampleTruth(index, seed, magLimit)` depends only on its arguments, so the same galaxy can be
+ * rendered in several surveys. Geometry is in arcsec on the sky relative to the target's centre, with
  * north up and east left; position angles are east of north. Fluxes are fractions of the
  * target's total r-band flux (catalogue `magR`); companions, lensed arcs and stars carry their
  * own magnitudes because they are separate objects.
@@ -245,11 +245,15 @@ function blank(index: number, seed: number, ra: number, dec: number, morphType: 
   };
 }
 
+/** Artifact entries are faint smudges: r within this many mag of the sample's faint limit. */
+const ARTIFACT_DEPTH = MAG_FAINT - 17.2;
+
 /**
- * Latent parameters of catalogue entry `index` for a simulation `seed`. Pure function of its
- * arguments (every draw comes from a stream keyed by (seed, index, purpose)).
+ * Latent parameters of catalogue entry `index` for a simulation `seed` and faint limit
+ * r < `magLimit`. Pure function of its arguments (every draw comes from a stream keyed by
+ * (seed, index, purpose)); a deeper limit draws another, fainter and more distant population.
  */
-export function sampleTruth(index: number, seed: number): GalaxyTruth {
+export function sampleTruth(index: number, seed: number, magLimit = MAG_FAINT): GalaxyTruth {
   const pos = new Rng(seed, index, 'position');
   const ra = RA0 + RA_SPAN * pos.float();
   const sd0 = Math.sin(DEC0 * deg);
@@ -258,7 +262,7 @@ export function sampleTruth(index: number, seed: number): GalaxyTruth {
   const rng = new Rng(seed, index, 'truth');
   const morph = MORPH_WEIGHTS[rng.choice(MORPH_W)][0];
   const t = blank(index, seed, ra, dec, morph);
-  const b: Builder = { rng, t, kpcArc: 1 };
+  const b: Builder = { rng, t, kpcArc: 1, magLimit };
   switch (morph) {
     case 'elliptical':
     case 'lens':
@@ -284,7 +288,7 @@ export function sampleTruth(index: number, seed: number): GalaxyTruth {
       buildCollisionalRing(b);
       break;
     case 'star': {
-      const d = sampleDistance(rng, 'late');
+      const d = sampleDistance(rng, 'late', magLimit);
       t.magR = d.mag;
       t.pointSource = true;
       t.gr = starColour(rng);
@@ -292,7 +296,7 @@ export function sampleTruth(index: number, seed: number): GalaxyTruth {
     }
     case 'artifact':
       buildElliptical(b);
-      t.magR = rng.uniform(17.2, MAG_FAINT);
+      t.magR = rng.uniform(magLimit - ARTIFACT_DEPTH, magLimit);
       if (t.bulge) t.bulge.reArcsec = Math.min(t.bulge.reArcsec, 1.5);
       break;
   }
