@@ -450,6 +450,24 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
   });
 }
 
+// reluBackward(heap, count, x, dy, dx): ReLU's gradient in one pass, dx = dy · step(x) exactly as
+// tfjs defines it (step is 1 above 0, 0 at and below, NaN at NaN; so −0 and NaN come out alike),
+// where tfjs makes three single-threaded wasm passes (step, cast, multiply) over each activation.
+napi_value ReluBackward(napi_env env, napi_callback_info info) {
+  return kernel<5>(env, info, [](const Call<5>& a, Cache&) {
+    int64_t count = a.integer(1);
+    // dx is a fresh output, so nothing aliases it; written as two selects the loop vectorises.
+    const float* __restrict x = a.tensor(2, count);
+    const float* __restrict dy = a.tensor(3, count);
+    float* __restrict dx = a.tensor(4, count);
+    for (int64_t i = 0; i < count; i++) {
+      float step = x[i] > 0.f ? 1.f : 0.f;
+      step = x[i] != x[i] ? x[i] : step;
+      dx[i] = dy[i] * step;
+    }
+  });
+}
+
 // setThreads(n): OpenMP threads for oneDNN calls made from the calling thread (a per-thread
 // setting, so each worker_thread chooses its own).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -487,6 +505,7 @@ NAPI_MODULE_INIT() {
       {"conv2dBackwardWeights", nullptr, Conv2dBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluBackward", nullptr, ReluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -14,7 +14,7 @@ import { isMainThread } from 'node:worker_threads';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv_backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { EngineError } from './errors.js';
-import { batchNormOps, loadAddon, nativeBatchNormKernels, nativeConvKernels, type BatchNormOps } from './native.js';
+import { batchNormOps, installReluGrad, loadAddon, nativeBatchNormKernels, nativeConvKernels, nativeReluGradKernel, type BatchNormOps } from './native.js';
 import { maxPoolGradConfig } from './pool_backprop.js';
 import { identityConfig, reductionConfigs } from './reductions.js';
 
@@ -85,7 +85,8 @@ function wasmKernels(): tf.KernelConfig[] {
 }
 /**
  * The wasm kernels with the convolutions (forward and both gradients) and batch norm
- * (inference, and training-mode forward and gradient) done by oneDNN.
+ * (inference, and training-mode forward and gradient) done by oneDNN, and ReLU's gradient in
+ * one native pass.
  */
 function nativeKernels(addon: Parameters<typeof nativeConvKernels>[0]): tf.KernelConfig[] {
   const wasm = wasmKernels();
@@ -97,7 +98,7 @@ function nativeKernels(addon: Parameters<typeof nativeConvKernels>[0]): tf.Kerne
     [tf.Conv2DBackpropFilter]: byName[tf.Conv2DBackpropFilter],
     [tf.FusedBatchNorm]: builtin(tf.FusedBatchNorm),
   };
-  const native = [...nativeConvKernels(addon, fallbacks), ...nativeBatchNormKernels(addon, fallbacks)];
+  const native = [...nativeConvKernels(addon, fallbacks), ...nativeBatchNormKernels(addon, fallbacks), nativeReluGradKernel(addon)];
   const replaced = new Set(native.map((k) => k.kernelName));
   return [...wasm.filter((k) => !replaced.has(k.kernelName)), ...native];
 }
@@ -179,6 +180,7 @@ async function setUpWasm(threads: number, native: boolean): Promise<void> {
     nativeThreads = threads;
     nativeName = `oneDNN ${loaded.addon.info().version}`;
     if (registeredSet !== 'native') registerWasmKernels(nativeKernels(loaded.addon));
+    installReluGrad();
   } else {
     nativeName = null;
     if (registeredSet !== 'wasm') registerWasmKernels(wasmKernels());

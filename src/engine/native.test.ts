@@ -10,7 +10,7 @@ import { ReplicaCore, readWeights } from '../train/replica.js';
 
 const addon = loadAddon();
 /** tfjs-wasm's kernels that native ones replace (undefined: a galmorph-only kernel), before any switch. */
-const TFJS_OWN = Object.fromEntries([tf.Conv2D, tf.FusedConv2D, tf.FusedBatchNorm, 'GalmorphBatchNormTraining'].map((n) => [n, tf.getKernel(n, 'wasm')]));
+const TFJS_OWN = Object.fromEntries([tf.Conv2D, tf.FusedConv2D, tf.FusedBatchNorm, 'GalmorphBatchNormTraining', 'GalmorphReluGrad'].map((n) => [n, tf.getKernel(n, 'wasm')]));
 const skip = 'error' in addon ? `skipped: ${addon.error}` : false;
 
 /** max |a − b| / max(1, max |a|). */
@@ -191,6 +191,35 @@ describe('native (oneDNN) kernels', { skip }, () => {
     const native = run();
     await initEngine({ backend: 'wasm' });
     wasm.forEach((w, i) => assert.ok(relErr(native[i], w) < 1e-6, `case ${i}`));
+  });
+
+  it("ReLU's gradient: one native kernel, equal to tfjs's on wasm and cpu (zeros, negatives, NaN)", async () => {
+    const x = Float32Array.from(values(2 * 5 * 5 * 7, 3), (v, i) => (i % 11 === 0 ? 0 : v));
+    x[5] = NaN;
+    const dy = Float32Array.from(values(x.length, 4));
+    const shape: [number, number, number, number] = [2, 5, 5, 7];
+    /** The gradient of Σ relu(x)·dy wrt x, and the kernels that computed it. */
+    const run = async () => {
+      const [xt, dyt] = [tf.tensor4d(x, shape), tf.tensor4d(dy, shape)];
+      const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dyt)))(xt));
+      const dx = info.result as tf.Tensor;
+      const out = { dx: Float32Array.from(dx.dataSync()), kernels: info.kernels.map((k) => k.name) };
+      tf.dispose([xt, dyt, dx]);
+      return out;
+    };
+    await initEngine({ backend: 'cpu' });
+    const cpu = await run();
+    await initEngine({ backend: 'wasm' });
+    const wasm = await run();
+    await initEngine({ backend: 'native' });
+    const native = await run();
+    await initEngine({ backend: 'wasm' });
+    assert.ok(native.kernels.includes('GalmorphReluGrad') && !native.kernels.includes('Step'), native.kernels.join());
+    assert.ok(!wasm.kernels.includes('GalmorphReluGrad') && !cpu.kernels.includes('GalmorphReluGrad'));
+    for (const other of [cpu, wasm]) {
+      assert.ok(Number.isNaN(other.dx[5]) && Number.isNaN(native.dx[5]));
+      native.dx.forEach((v, i) => i === 5 || assert.equal(v, other.dx[i], `element ${i} (x = ${x[i]})`));
+    }
   });
 
   it('trains resnet-tiny like wasm: same losses and weights after 3 SGD steps', async () => {

@@ -20,6 +20,7 @@ interface Addon {
   conv2dBackwardWeights(heap: ArrayBuffer, geometry: Int32Array, x: number, dy: number, dw: number): void;
   batchNorm(heap: ArrayBuffer, shape: Int32Array, epsilon: number, training: number, x: number, mean: number, variance: number, gamma: number, beta: number, y: number): void;
   batchNormBackward(heap: ArrayBuffer, shape: Int32Array, epsilon: number, x: number, mean: number, variance: number, gamma: number, beta: number, dy: number, dx: number, dgamma: number, dbeta: number): void;
+  reluBackward(heap: ArrayBuffer, count: number, x: number, dy: number, dx: number): void;
   setThreads(n: number): void;
   info(): { version: string; threads: number };
 }
@@ -229,4 +230,44 @@ export function nativeBatchNormKernels(addon: Addon, builtins: Builtins): tf.Ker
       },
     },
   ];
+}
+
+/** ReLU's gradient as one kernel: {dy, x} → dy where x > 0, else 0. Native only. */
+export const ReluGrad = 'GalmorphReluGrad';
+
+/** The native ReluGrad kernel (float32; one pass instead of tfjs's step, cast and multiply). */
+export function nativeReluGradKernel(addon: Addon): tf.KernelConfig {
+  return {
+    kernelName: ReluGrad,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const backend = args.backend as BackendWasm;
+      const { dy, x } = args.inputs as { dy: Info; x: Info };
+      const dx = backend.makeOutput(x.shape, 'float32');
+      addon.reluBackward(heap(backend), tf.util.sizeFromShape(x.shape), offset(backend, x), offset(backend, dy), offset(backend, dx));
+      return dx;
+    },
+  };
+}
+
+let reluGradInstalled = false;
+
+/**
+ * Routes ReLU's gradient through the ReluGrad kernel wherever the active backend has it (wasm
+ * with the native kernels registered) and through tfjs's own everywhere else, so switching
+ * backends needs no undoing. Gradients are registered per op, not per backend, hence the check.
+ */
+export function installReluGrad(): void {
+  if (reluGradInstalled) return;
+  const own = tf.getGradient(tf.Relu);
+  if (own === undefined) throw new Error('tfjs has no Relu gradient to fall back to');
+  tf.registerGradient({
+    ...own,
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getKernel(ReluGrad, tf.getBackend()) === undefined || saved[0].dtype !== 'float32') return own.gradFunc(dy, saved, attrs);
+      const [x] = saved;
+      return { x: () => tf.engine().runKernel(ReluGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor };
+    },
+  });
+  reluGradInstalled = true;
 }
