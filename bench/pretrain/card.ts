@@ -106,13 +106,12 @@ Trained on simulated galaxies only: apply to real cutouts at your own risk and f
 (\`galmorph finetune\`) on a few hundred labelled real galaxies first.
 
 The weakest answers (bar, merging, GZ2 something-odd / odd-feature) are limited by the
-simulator's volunteers more than by the network: they answer from analytic visibility scores
-that agree only loosely with what the cutouts show (\`npx tsx bench/simulate/visibility.ts\`,
-reports/visibility.json: tidal features scored 0.5–0.75 visible are invisible to the eye in
-93% of galaxies, while 60% of bars scored < 0.25 are plain to see). Votes then carry
-information the pixels do not, and contradict what they do show, so the oracle floor on
-those questions is out of reach for any image model. Training at 96 px did not change them
-(bar MAE ratio 2.14 vs 2.11 after 7 epochs).
+simulator's volunteers than by the network: they answer from analytic visibility scores that
+agree only loosely with what the cutouts show (\`npx tsx bench/simulate/visibility.ts\`,
+reports/visibility.json: tidal features scored 0.5–0.75 visible fail even a lenient eye test
+in 93% of galaxies, and companions scored < 0.5 stand out at S/N 50–100). Votes then carry
+information the pixels do not, so the oracle floor on those questions is out of reach for any
+image model. Training at 96 px did not change them (bar MAE ratio 2.14 vs 2.11 after 7 epochs).
 `;
 await writeFile(join(values.model!, 'README.md'), card);
 console.log(`wrote ${join(values.model!, 'README.md')}`);

@@ -3,14 +3,18 @@
  *
  * Simulated volunteers answer from analytic visibility scores (src/sim/visibility.ts), which
  * estimate from the truth how detectable a bar, a tidal tail, a companion… is. This audit
- * measures the same thing on the pixels: each feature is removed from the truth, both versions
- * are rendered noise-free and put through the colour stretch volunteers look at, and the
- * difference is compared with the display noise (one noisy rendering, local variance over
- * 7×7 pixels). The result is an ideal observer's S/N for the feature in the displayed image:
- *     S = sqrt( Σ_pixels Δ² / σ² ),   Δ = grey level with the feature − without it.
- * No human (nor network) sees a feature the ideal observer cannot (S < 3); features that the
- * analytic score calls visible (≥ 0.5) but that fail this test give volunteers information the
- * images do not carry, so no model can reach the "oracle" noise floor on those questions.
+ * tests them on the pixels: each feature is removed from the truth (its light returned to the
+ * body), both versions are rendered noise-free and put through the colour stretch volunteers
+ * look at, and the grey-level difference Δ is compared with the display noise (one noisy
+ * rendering, local variance over 7×7 pixels):
+ *   - ideal S/N = sqrt(Σ_pixels Δ²/σ²), an observer who knows the galaxy's exact featureless twin;
+ *   - best element S/N: the largest 3×3-box mean of Δ against its noise (the eye's Rose test).
+ * Both are UPPER BOUNDS on what a volunteer (or a network) can see: Δ also holds the change of
+ * the body's profile where the feature's light went, which no eye attributes to a bar or arms
+ * (bars that pass the element test are often invisible by eye). So the audit can prove a
+ * feature invisible (element S/N < 5: volunteers who "see" it answer from information the
+ * image does not carry), not that one is visible — except for companions and lenses, separate
+ * objects whose removal leaves the body unchanged.
  *
  *   npx tsx bench/simulate/visibility.ts [--n 2000] [--seed 4242] [--survey decals]
  *
