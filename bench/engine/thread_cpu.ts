@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * CPU time of the calling thread alone, ms: utime + stime from /proc/thread-self/stat
- * (Linux; 10 ms ticks). process.cpuUsage() would add up every thread of the process.
+ * CPU time of the calling thread alone, ms: the scheduler's on-CPU time from
+ * /proc/thread-self/schedstat (Linux; nanoseconds — /proc/thread-self/stat counts 10 ms ticks,
+ * too coarse for steps of ~100 ms). process.cpuUsage() would add up every thread of the process.
  */
 export function threadCpuMs(): number {
-  const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
 }
