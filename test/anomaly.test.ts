@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ActiveLearner, GaussianProcess, argsortDescending, expectedImprovement, fitIsolationForest, scoreIsolationForest,
+  ActiveLearner, ConditionedVariance, GaussianProcess, argsortDescending, expectedImprovement, fitIsolationForest, scoreIsolationForest,
   topExpectedImprovement, unsupervisedScores, type FeatureMatrix,
 } from '../src/anomaly/index.js';
 import { Rng } from '../src/sim/rng.js';
@@ -74,6 +74,24 @@ test('GP fit raises the marginal likelihood; blocked prediction matches the exac
   assert.ok(worstStd < 2e-3, `std differs by ${worstStd}`);
 });
 
+test('GP fit: equal scores keep an uncertain kernel; a degenerate warm start is not kept', async () => {
+  const rng = new Rng(13, 'gp');
+  const n = 40, d = 3;
+  const x = Float32Array.from({ length: n * d }, () => rng.normal());
+  // All zeros: the likelihood would flatten the GP (amplitude → 0, ℓ → ∞) and σ would vanish.
+  const flat = GaussianProcess.fit(x, d, new Array(n).fill(0));
+  assert.ok(Math.abs(flat.kernel.amplitude - 1) < 1e-12 && Math.abs(flat.kernel.noise - 0.1) < 1e-12, JSON.stringify(flat.kernel));
+  const far = flat.predictPoint([10, 10, 10]);
+  assert.ok(far.std > 0.9, `σ far from the labels ${far.std}`);
+  // A warm start in the flat corner must not trap the search once the scores differ.
+  const y = Array.from({ length: n }, (_, i) => Math.round(2.5 + 2 * Math.tanh(x[i * d])));
+  const corner = { amplitude: 1e-3, lengthScale: 1e4, alpha: 0.5, noise: 1e-5 };
+  const warm = GaussianProcess.fit(x, d, y, { initial: corner });
+  const cold = GaussianProcess.fit(x, d, y);
+  assert.ok(warm.logMarginalLikelihood >= cold.logMarginalLikelihood - 1e-6, `${warm.logMarginalLikelihood} vs ${cold.logMarginalLikelihood}`);
+  assert.ok(warm.kernel.lengthScale < 100, `length scale ${warm.kernel.lengthScale}`);
+});
+
 test('expected improvement: closed form and limits', () => {
   assert.equal(expectedImprovement(3, 0, 1, 0.5), 1.5);
   assert.equal(expectedImprovement(0, 0, 1, 0.5), 0);
@@ -96,9 +114,71 @@ test('pruned EI search returns the brute-force top k', async () => {
   const best = Math.max(...y);
   const ei = Float64Array.from(mean, (m, i) => (excluded[i] ? -1 : expectedImprovement(m, std![i], best, 0.5)));
   const brute = Array.from(argsortDescending(ei).subarray(0, 10));
-  const sel = await topExpectedImprovement(gp, x, { count: 10, best, tradeoff: 0.5, excluded, mean, blockSize: 100 });
+  const sel = await topExpectedImprovement(gp, x, { count: 10, best, tradeoff: 0.5, excluded, mean, blockSize: 100, believer: false });
   assert.deepEqual(sel.rows, brute);
   assert.ok(sel.evaluated < x.rows, `σ computed for ${sel.evaluated} of ${x.rows} rows`);
+});
+
+test('conditioning on believed points by rank-1 updates matches refitting with them', async () => {
+  const d = 4;
+  const x = gaussian(400, d, 11);
+  const labelled = Array.from({ length: 30 }, (_, i) => i * 13);
+  const xl = new Float32Array(labelled.length * d);
+  labelled.forEach((r, i) => xl.set(x.data.subarray(r * d, r * d + d), i * d));
+  const y = labelled.map((r) => Math.max(0, Math.min(5, Math.round(2 + 2 * x.data[r * d]))));
+  const gp = GaussianProcess.fit(xl, d, y, { maxIterations: 10 });
+  const at = (r: number) => x.data.subarray(r * d, r * d + d);
+  const rows = Array.from({ length: 200 }, (_, i) => 1 + 2 * i);
+  // Exact float64 variances in, so the comparison measures the update alone.
+  const before = rows.map((r) => gp.predictPoint(at(r)).std ** 2);
+  const cv = new ConditionedVariance(gp, x);
+  // Condition on two tracked rows, then track more rows (they must see both points too).
+  await cv.add(rows.slice(0, 120), before.slice(0, 120));
+  await cv.condition(5);
+  await cv.condition(77);
+  await cv.add(rows.slice(120), before.slice(120));
+  const picks = [rows[5], rows[77]];
+  const xr = new Float32Array((labelled.length + 2) * d);
+  xr.set(xl);
+  picks.forEach((r, i) => xr.set(at(r), (labelled.length + i) * d));
+  const believed = picks.map((r) => gp.predictPoint(at(r)).mean);
+  const refit = GaussianProcess.fit(xr, d, [...y, ...believed], { initial: gp.kernel, optimise: false });
+  // The refit rescales its targets, so compare standard deviations in each model's own units.
+  let worst = 0;
+  rows.forEach((r, i) => {
+    const exact = refit.predictPoint(at(r)).std / refit.prior.scale;
+    worst = Math.max(worst, Math.abs(Math.sqrt(cv.variance[i]) / gp.prior.scale - exact));
+  });
+  assert.ok(worst < 1e-4, `normalised std differs by ${worst}`);
+});
+
+test('a believer batch spreads out where the plain top 10 piles into one cluster', async () => {
+  // A crowd of labelled 0s and two tight unlabelled clusters: A (40 galaxies) 4 away, B (20) 3
+  // away. A is the more uncertain, so the plain top 10 all come from it.
+  const d = 2;
+  const rng = new Rng(12, 'clusters');
+  const rows = 600;
+  const data = new Float32Array(rows * d);
+  for (let i = 0; i < rows; i++) {
+    const [cx, cy, s] = i < 40 ? [4, 0, 0.05] : i < 60 ? [0, -3, 0.05] : [0, 0, 0.5];
+    data[i * d] = cx + s * rng.normal();
+    data[i * d + 1] = cy + s * rng.normal();
+  }
+  const x = { rows, dim: d, data };
+  const labelled = Array.from({ length: 54 }, (_, i) => 60 + i * 10);
+  const xl = new Float32Array(labelled.length * d);
+  labelled.forEach((r, i) => xl.set(data.subarray(r * d, r * d + d), i * d));
+  const gp = GaussianProcess.fit(xl, d, labelled.map(() => 0), { initial: { amplitude: 1, lengthScale: 1, alpha: 1, noise: 0.1 }, optimise: false });
+  const excluded = new Uint8Array(rows);
+  for (const r of labelled) excluded[r] = 1;
+  const { mean } = await gp.predict(x);
+  const o = { count: 10, best: 1, tradeoff: 0.5, excluded, mean };
+  const greedy = await topExpectedImprovement(gp, x, { ...o, believer: false });
+  const spread = await topExpectedImprovement(gp, x, { ...o, believer: true });
+  assert.ok(greedy.rows.every((r) => r < 40), `plain top 10: ${greedy.rows}`);
+  assert.equal(spread.rows[0], greedy.rows[0], 'the first pick is the same');
+  assert.ok(spread.rows.filter((r) => r < 40).length <= 2, `believer: ${spread.rows}`);
+  assert.ok(spread.rows.some((r) => r >= 40 && r < 60), `believer: ${spread.rows}`);
 });
 
 test('the active learner never asks about a galaxy twice', async () => {

@@ -31,6 +31,10 @@ const { values: args } = parseArgs({
     catalog: { type: 'string' },
     embeddings: { type: 'string' },
     repeats: { type: 'string', default: '3' },
+    /** Only these repeats (seeds), e.g. to run them in separate processes; default 0…repeats−1. */
+    seeds: { type: 'string' },
+    /** Only these researchers (names, comma-separated); default all. */
+    researchers: { type: 'string' },
     labels: { type: 'string', default: '0,50,100,200,300,400' },
     components: { type: 'string', default: '40' },
     methods: { type: 'string', default: 'galmorph,gp-walmsley,isolation-forest,random' },
@@ -39,7 +43,10 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.catalog) throw new Error('give --catalog (a simulated catalogue with truth columns and tags)');
-const repeats = Number(args.repeats);
+const seeds = args.seeds ? args.seeds.split(',').map(Number) : Array.from({ length: Number(args.repeats) }, (_, i) => i);
+const repeats = seeds.length;
+const wanted = args.researchers?.split(',');
+for (const name of wanted ?? []) if (!RESEARCHERS.some((r) => r.name === name)) throw new Error(`unknown researcher ${name}; valid: ${RESEARCHERS.map((r) => r.name).join(', ')}`);
 const checkpoints = args.labels!.split(',').map(Number);
 const maxLabels = Math.max(...checkpoints);
 const methods = args.methods!.split(',');
@@ -64,7 +71,7 @@ const rows = g.ids.map((id) => {
 const N = g.features.rows;
 console.error(`${N} galaxies, ${g.features.dim} components (${standIn ? 'STAND-IN representation' : embeddings}), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-/** Learner settings per method name; `gp(cap=4;xi=0.5;cold=anomalous)` for others. */
+/** Learner settings per method name; `gp(cap=4;xi=0.5;cold=anomalous;believer=0)` for others. */
 const VARIANTS: Record<string, ActiveLearnerOptions> = {
   galmorph: {},
   'gp-walmsley': { interestingScore: 5, tradeoff: 0.5, coldStart: 'random' },
@@ -79,6 +86,7 @@ function parseVariant(method: string): ActiveLearnerOptions | undefined {
     if (k === 'cap') o.interestingScore = Number(v);
     else if (k === 'xi') o.tradeoff = Number(v);
     else if (k === 'cold') o.coldStart = v as 'random' | 'anomalous';
+    else if (k === 'believer') o.believer = v !== '0';
     else throw new Error(`unknown variant key ${k}`);
   }
   return o;
@@ -110,7 +118,7 @@ const report: Report = {
   components: g.features.dim,
   repeats,
   label_counts: checkpoints,
-  protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5); precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
+  protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5), each batch chosen with the kriging believer; precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
   commands: [
     ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32'] : []),
     `npx tsx bench/anomaly/run.ts ${process.argv.slice(2).join(' ')}`,
@@ -119,7 +127,7 @@ const report: Report = {
   researchers: {},
 };
 
-for (const researcher of RESEARCHERS) {
+for (const researcher of RESEARCHERS.filter((r) => !wanted || wanted.includes(r.name))) {
   const truth = Int8Array.from(rows, (r) => scoreOf(researcher, r));
   const interesting = Uint8Array.from(truth, (s) => (s >= 4 ? 1 : 0));
   const count = interesting.reduce((a, b) => a + b, 0);
@@ -128,7 +136,7 @@ for (const researcher of RESEARCHERS) {
   console.error(`\n${researcher.name}: ${count} interesting (${((100 * count) / N).toFixed(2)}%)`);
   const runs: Record<string, number[][]> = {};
   const seconds: Record<string, number> = {};
-  for (let rep = 0; rep < repeats; rep++) {
+  for (const rep of seeds) {
     const anomaly = scoreIsolationForest(fitIsolationForest(g.features, { seed: rep }), g.features);
     for (const method of methods) {
       const t = performance.now();

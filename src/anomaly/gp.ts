@@ -31,9 +31,16 @@ export interface RqKernelParams {
 
 /** Options of {@link GaussianProcess.fit}. */
 export interface GpFitOptions {
-  /** Start of the hyperparameter search, e.g. the previous round's fit. @default amplitude 1, lengthScale = median distance, alpha 1, noise 0.1 */
+  /**
+   * Start of the hyperparameter search, e.g. the previous round's fit; a second search starts
+   * from the fallback (amplitude 1, lengthScale = median distance, alpha 1, noise 0.1) and the
+   * better fit is kept. @default the fallback alone
+   */
   initial?: RqKernelParams;
-  /** Maximise the log marginal likelihood over the hyperparameters; false keeps `initial`. @default true */
+  /**
+   * Maximise the log marginal likelihood over the hyperparameters; false keeps `initial`.
+   * With equal targets there is nothing to maximise: the fallback is used. @default true
+   */
   optimise?: boolean;
   /** BFGS iterations at most. @default 40 */
   maxIterations?: number;
@@ -106,9 +113,24 @@ export class GaussianProcess {
     const yt = new Float64Array(n);
     for (let i = 0; i < n; i++) yt[i] = (y[i] - prior.mean) / prior.scale;
     const d2 = pairwiseSquaredDistances(x, n, dim);
-    const init = options.initial ?? { amplitude: 1, lengthScale: Math.sqrt(Math.max(median(d2, n), 1e-6)), alpha: 1, noise: 0.1 };
-    let theta = clampTheta([init.amplitude, init.lengthScale, init.alpha, init.noise].map(Math.log));
-    if (options.optimise ?? true) theta = minimise((t) => negLml(t, d2, yt, n, true), theta, options.maxIterations ?? 40);
+    const fallback = { amplitude: 1, lengthScale: Math.sqrt(Math.max(median(d2, n), 1e-6)), alpha: 1, noise: 0.1 };
+    const toTheta = (k: RqKernelParams) => clampTheta([k.amplitude, k.lengthScale, k.alpha, k.noise].map(Math.log));
+    const optimise = options.optimise ?? true;
+    let theta = toTheta(options.initial ?? fallback);
+    // Equal targets carry no information on the kernel: the likelihood then drives the signal
+    // variance to 0 and the length scale to ∞ — a flat GP that knows nothing and is sure of
+    // it, so σ stops guiding the search. Keep the fallback kernel until the targets differ.
+    if (optimise && yt.every((v) => v === 0)) theta = toTheta(fallback);
+    else if (optimise) {
+      const search = (start: number[]) => minimise((t) => negLml(t, d2, yt, n, true), start, options.maxIterations ?? 40);
+      theta = search(theta);
+      // A warm start can sit in a flat corner of the likelihood (e.g. the previous round's
+      // fit at its bounds); a second search from the fallback finds the ridge again.
+      if (options.initial) {
+        const fresh = search(toTheta(fallback));
+        if (lml(fresh, d2, yt, n, false).value > lml(theta, d2, yt, n, false).value) theta = fresh;
+      }
+    }
     const final = lml(theta, d2, yt, n, false);
     const kernel = { amplitude: Math.exp(theta[0]), lengthScale: Math.exp(theta[1]), alpha: Math.exp(theta[2]), noise: Math.exp(theta[3]) };
     return new GaussianProcess(kernel, final.value, Float32Array.from(x), n, dim, prior, final.weights, final.kInv);
@@ -144,6 +166,41 @@ export class GaussianProcess {
       quad += r[i] * row;
     }
     return { mean: this.prior.mean + this.prior.scale * mean, std: this.prior.scale * Math.sqrt(Math.max(0, k.amplitude - quad)) };
+  }
+
+  /**
+   * Posterior covariance of the latent function between rows of `x` and one point, in target
+   * units²: k(x, p) − k(x, X) K⁻¹ k(X, p). It is the mean of a GP whose training inputs are
+   * X and p with weights (−A K⁻¹r(X, p), 1), so it runs through the same blocked GEMM path as
+   * {@link predict}.
+   */
+  async covarianceWith(point: ArrayLike<number>, x: FeatureMatrix, rows: ArrayLike<number>): Promise<Float64Array> {
+    const { n, dim, kernel: k } = this;
+    if (point.length !== dim) throw new OptionError(`GP was fitted on ${dim}-d features, got a ${point.length}-d point`);
+    if (this.kInv.length !== n * n) throw new OptionError('this GP was rebuilt for means only');
+    const r = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += (point[c] - this.inputs[j * dim + c]) ** 2;
+      r[j] = Math.pow(1 + s / (2 * k.alpha * k.lengthScale ** 2), -k.alpha);
+    }
+    const weights = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += this.kInv[i * n + j] * r[j];
+      weights[i] = -k.amplitude * s;
+    }
+    weights[n] = 1;
+    const inputs = new Float32Array((n + 1) * dim);
+    inputs.set(this.inputs);
+    inputs.set(Array.from(point), n * dim);
+    const cross = new GaussianProcess(k, NaN, inputs, n + 1, dim, { mean: 0, scale: this.prior.scale ** 2 }, weights, new Float64Array(0));
+    return (await cross.predict(x, { rows })).mean;
+  }
+
+  /** Noise variance σ²ₙ of one label, in target units². */
+  get noiseVariance(): number {
+    return this.kernel.noise * this.prior.scale ** 2;
   }
 
   /**

@@ -41,6 +41,11 @@ export interface ActiveLearnerOptions {
    * 5 gives plain EI over the best score. @default 4
    */
   interestingScore?: number;
+  /**
+   * Choose each batch with the kriging believer (condition on every pick before the next) so
+   * it spreads out; false takes the batch's size of highest expected improvement. @default true
+   */
+  believer?: boolean;
   /** Seed of the cold-start draws. @default 0 */
   seed?: number;
 }
@@ -100,6 +105,7 @@ export class ActiveLearner {
       coldStart: options.coldStart ?? 'random',
       tradeoff: options.tradeoff ?? 0.5,
       interestingScore: options.interestingScore ?? 4,
+      believer: options.believer ?? true,
       seed: options.seed ?? 0,
     };
     const b = this.options.batchSize;
@@ -171,7 +177,7 @@ export class ActiveLearner {
       let best = -Infinity;
       for (const v of this.labels.values()) best = Math.max(best, v);
       best = Math.min(best, this.options.interestingScore);
-      const sel = await topExpectedImprovement(gp, this.features, { count: n, best, tradeoff: this.options.tradeoff, excluded, mean });
+      const sel = await topExpectedImprovement(gp, this.features, { count: n, best, tradeoff: this.options.tradeoff, excluded, mean, believer: this.options.believer });
       out = sel.rows.map((row, i) => ({ row, reason: 'expected-improvement', predicted: sel.mean[i], uncertainty: sel.std[i] }));
     }
     this.markAsked(out.map((q) => q.row));
