@@ -12,10 +12,20 @@ export interface Row {
   seed: number;
   /** On the DES-like test set. */
   des: ClassificationScore;
-  /** `sdss` only: the same test galaxies imaged SDSS-like. */
+  /** DES-like test accuracy per r bin, brightest first. */
+  desByMag: MagBinScore[];
+  /** `sdss` only: the SDSS-like test galaxies (r < 17.77). */
   sdss?: ClassificationScore;
   trainSeconds: number;
   seconds: number;
+}
+
+/** Accuracy on the test galaxies of one r-magnitude bin. */
+export interface MagBinScore {
+  /** Its r range ("< 17.77", "17.77–19"). */
+  bin: string;
+  n: number;
+  accuracy: number;
 }
 
 /** Mean over seeds of one arm at one N. */
@@ -25,6 +35,8 @@ export interface Aggregate {
   accuracyStd: number;
   completeness: Record<string, number | null>;
   purity: Record<string, number | null>;
+  /** Mean accuracy per r bin, in the order of TaskSummary.magBins. */
+  accuracyByMag: number[];
   seconds: number;
 }
 
@@ -35,7 +47,9 @@ export interface TaskSummary {
   counts: Record<string, Record<string, number>>;
   /** SDSS model on the DES-like test set. */
   before: ClassificationScore | null;
-  /** SDSS model on the same galaxies imaged SDSS-like. */
+  /** Its DES-like test accuracy per r bin (the bins and their galaxy counts). */
+  beforeByMag: MagBinScore[];
+  /** SDSS model on SDSS-like test galaxies (r < 17.77). */
   sdssInDomain: ClassificationScore | null;
   sdssTrainSeconds: number | null;
   /** arm → N → aggregate. */
@@ -53,6 +67,7 @@ const ARM_LABEL: Record<string, string> = {
   decals: 'DECaLS-sim base fine-tuned on DES-like labels only',
   scratch: 'random init, trained on DES-like labels only',
 };
+const ARM_SHORT: Record<string, string> = { decals: 'DECaLS-sim base only', scratch: 'random init only' };
 const ARM_COLOUR: Record<string, string> = { transfer: '#d62728', decals: '#1f77b4', scratch: '#7f7f7f' };
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -70,6 +85,7 @@ function aggregate(rows: Row[], classes: string[]): Aggregate {
     accuracyStd: rows.length > 1 ? Math.sqrt(acc.reduce((a, x) => a + (x - m) ** 2, 0) / (rows.length - 1)) : 0,
     completeness: Object.fromEntries(classes.map((c) => [c, meanOrNull(rows.map((r) => r.des.perClass[c].completeness))])),
     purity: Object.fromEntries(classes.map((c) => [c, meanOrNull(rows.map((r) => r.des.perClass[c].purity))])),
+    accuracyByMag: rows[0].desByMag.map((_, i) => mean(rows.map((r) => r.desByMag[i].accuracy))),
     seconds: mean(rows.map((r) => r.seconds)),
   };
 }
@@ -89,7 +105,7 @@ export function summarise(rows: Row[], tasks: readonly TransferTask[], settings:
     }
     out.tasks[task.name] = {
       definition: task.definition, classes: task.classes, counts: counts[task.name],
-      before: sdss?.des ?? null, sdssInDomain: sdss?.sdss ?? null, sdssTrainSeconds: sdss?.trainSeconds ?? null, arms,
+      before: sdss?.des ?? null, beforeByMag: sdss?.desByMag ?? [], sdssInDomain: sdss?.sdss ?? null, sdssTrainSeconds: sdss?.trainSeconds ?? null, arms,
     };
   }
   const primary = out.tasks[tasks[0].name];
@@ -114,13 +130,14 @@ export function renderMarkdown(s: Summary): string {
   const lines = [
     '# Survey transfer: SDSS-like → DES-like',
     '',
-    'Simulated galaxies imaged SDSS-like (0.396″/px, PSF 1.4″, r ≈ 22.2) and DES-like (0.263″/px, PSF 0.95″, r ≈ 24.0), ' +
+    `Simulated galaxies: an SDSS-like survey of the r < 17.77 population (SDSS spectroscopic; 0.396″/px, PSF 1.4″, 5σ depth r ≈ 22.2) and a DES-like survey drawn to r < ${st.desMagLimit} ` +
+      '(0.263″/px, PSF 0.95″, r ≈ 24.0), so the DES-like sample holds fainter, smaller and more distant galaxies than the SDSS-like training set ever had; ' +
       "each survey's galaxies labelled by that survey's own simulated Galaxy Zoo 2 volunteers (30–70 per galaxy) looking at its own images, " +
       'so a DES-like label can show a feature the SDSS-like image hid. ' +
       `A classifier trained on ${st.nTrain} simulated SDSS-like galaxies (the task's labelled share of them) is applied to DES-like images (before), ` +
       'then fine-tuned on N DES-like labels (after), against models that saw only those N labels. ' +
       `Test: ${st.test} labelled DES-like galaxies of a separate simulation; mean over seeds ${(st.seeds as number[]).join(', ')} (± sample std). ` +
-      `SDSS model: \`finetune --mode ${st.sdssMode}\` of ${st.base}, ≤ ${st.epochs} epochs; DES fine-tunes: \`--mode ${st.mode}\`` +
+      `SDSS model: \`finetune --mode ${st.sdssMode}\` of ${st.base} (${st.baseInputSize} px input, bytes ${st.baseId}; cutouts ${st.size} px), ≤ ${st.epochs} epochs; DES fine-tunes: \`--mode ${st.mode}\`` +
       ` (≤ ${st.transferEpochs} epochs where it trains); scratch: all layers from random init, lr 1e-3, ≤ ${st.scratchEpochs} epochs. ` +
       'N labels are split 80/20 into training and early-stopping validation, as `galmorph finetune` does. `npx tsx bench/transfer/run.ts`.',
     '',
@@ -132,7 +149,7 @@ export function renderMarkdown(s: Summary): string {
     lines.push(`| model | DES labels | accuracy | completeness ${a} | purity ${a} | completeness ${b} | purity ${b} | s/run |`, '|---|---|---|---|---|---|---|---|');
     const score = (label: string, x: ClassificationScore, secs: number | null) =>
       lines.push(`| ${label} | 0 | ${f3(x.accuracy)} | ${f3(x.perClass[a].completeness)} | ${f3(x.perClass[a].purity)} | ${f3(x.perClass[b].completeness)} | ${f3(x.perClass[b].purity)} | ${secs === null ? '' : secs.toFixed(0)} |`);
-    if (t.sdssInDomain) score('SDSS model on the SDSS-like images of the test galaxies (in-domain)', t.sdssInDomain, t.sdssTrainSeconds);
+    if (t.sdssInDomain) score('SDSS model on SDSS-like test galaxies, r < 17.77 (in-domain)', t.sdssInDomain, t.sdssTrainSeconds);
     if (t.before) score('**SDSS model on DES-like images (before)**', t.before, null);
     const ns = [...new Set(Object.values(t.arms).flatMap((m) => Object.keys(m)))].sort((x, y) => Number(x) - Number(y));
     for (const n of ns) {
@@ -145,6 +162,19 @@ export function renderMarkdown(s: Summary): string {
       }
     }
     lines.push('');
+    if (t.beforeByMag.length) {
+      const ns2 = Object.keys(t.arms.transfer ?? {});
+      const big = ns[ns.length - 1];
+      const others = Object.keys(t.arms).filter((arm) => arm !== 'transfer' && t.arms[arm][big]);
+      lines.push(`DES-like test accuracy by r magnitude (SDSS model before; after = fine-tuned on N DES-like labels, mean over seeds):`, '');
+      lines.push(`| r | test galaxies | before | ${ns2.map((n) => `after ${n}`).join(' | ')} | ${others.map((arm) => `${ARM_SHORT[arm]}, ${big}`).join(' | ')} |`);
+      lines.push(`|---|---|---|${ns2.map(() => '---|').join('')}${others.map(() => '---|').join('')}`);
+      t.beforeByMag.forEach((b, i) => {
+        const cells = [...ns2.map((n) => t.arms.transfer[n].accuracyByMag[i]), ...others.map((arm) => t.arms[arm][big].accuracyByMag[i])];
+        lines.push(`| ${b.bin} | ${b.n} | ${f3(b.accuracy)} | ${cells.map(f3).join(' | ')} |`);
+      });
+      lines.push('');
+    }
   }
   lines.push('![accuracy on the DES-like test set against the number of DES-like labels](transfer.svg)', '');
   return lines.join('\n');

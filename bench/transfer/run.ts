@@ -1,20 +1,23 @@
 /**
  * Survey-to-survey transfer (Domínguez Sánchez et al. 2019), simulated: a classifier trained on
- * thousands of SDSS-like labels is applied to a deeper, sharper DES-like survey ("before"),
- * then adapted with 100 / 300 / 500 DES-like labels ("after"), and compared with models that
- * saw only those DES-like labels. Per task (tasks.ts), each survey's galaxies are labelled by
- * that survey's own simulated volunteers, so the DES-like labels show what DES-like images show:
+ * thousands of SDSS-like labels (r < 17.77, the SDSS spectroscopic sample) is applied to a
+ * deeper, sharper DES-like survey drawn to r < --des-mag-limit ("before"), then adapted with
+ * 100 / 300 / 500 DES-like labels ("after"), and compared with models that saw only those
+ * DES-like labels. Per task (tasks.ts), each survey's galaxies are labelled by that survey's own
+ * simulated volunteers, so the DES-like labels show what DES-like images show:
  *
  *   sdss      the shipped DECaLS-sim base fine-tuned on the SDSS-like labels (--sdss-mode);
- *             evaluated on the DES-like test set (before) and on the same galaxies imaged
- *             SDSS-like (in-domain reference)
+ *             evaluated on the DES-like test set (before) and on SDSS-like test galaxies
+ *             (r < 17.77, in-domain reference); cached across runs in data/transfer/sdss-models
+ *             under a hash of everything it depends on (base model bytes included)
  *   transfer  that SDSS model fine-tuned on N DES-like labels (--mode)
  *   decals    the DECaLS-sim base fine-tuned on the same N labels, the same way (no SDSS labels)
  *   scratch   the same architecture from random initialisation, all layers trained on the N labels
  *
  * Every fine-tune is the library's `finetune()`, as `galmorph finetune` runs it: N labels are
  * split 80/20 into training and early-stopping validation. Test: `--test` labelled galaxies
- * of a separate DES-like simulation (a third seed), never used for any choice.
+ * of a separate DES-like simulation (a third seed), never used for any choice; its accuracy is
+ * also reported per r-magnitude bin, to show where the gap is.
  *
  *   npx tsx bench/transfer/run.ts                                  # full run (see reports/transfer.md for its cost)
  *   npx tsx bench/transfer/run.ts --n-train 600 --ns 100 --seeds 0 --test 200 --epochs 2 --scratch-epochs 3
@@ -24,6 +27,7 @@
  * re-simulates missing data from the seeds. Writes reports/transfer.json, .md and .svg.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -35,7 +39,9 @@ import { finetune, loadFinetuned, type FinetuneMode } from '../../src/finetune/i
 import { completenessPurity } from '../../src/finetune/metrics.js';
 import { createModel, decodeSize, loadModel, prepareImages, saveModel } from '../../src/models/index.js';
 import { getSchema } from '../../src/schema/index.js';
+import { MAG_FAINT } from '../../src/sim/population.js';
 import { simulateSurvey } from '../../src/sim/runner.js';
+import { checkMagLimit } from '../../src/sim/simulate.js';
 import { hashString, rng } from '../../src/util/random.js';
 import { CAMPAIGN, getTask, TASKS, type TransferTask } from './tasks.js';
 import { renderMarkdown, renderPlot, summarise, type Row } from './report.js';
@@ -43,6 +49,7 @@ import { renderMarkdown, renderPlot, summarise, type Row } from './report.js';
 const { values: args } = parseArgs({
   options: {
     'n-train': { type: 'string', default: '4000' },
+    'des-mag-limit': { type: 'string', default: '20' },
     ns: { type: 'string', default: '100,300,500' },
     seeds: { type: 'string', default: '0,1,2' },
     test: { type: 'string', default: '1000' },
@@ -55,7 +62,7 @@ const { values: args } = parseArgs({
     arms: { type: 'string', default: 'transfer,decals,scratch' },
     'scratch-tasks': { type: 'string', default: 'smooth-featured' },
     base: { type: 'string', default: 'models/galmorph-decals-sim' },
-    size: { type: 'string', default: '80' },
+    size: { type: 'string', default: 'auto' },
     jobs: { type: 'string', default: '2' },
     data: { type: 'string', default: 'data/transfer' },
     'report-dir': { type: 'string', default: 'reports' },
@@ -65,11 +72,16 @@ const { values: args } = parseArgs({
 
 /** Simulation seeds: SDSS-like training survey, DES-like label pool, test galaxies (both surveys). */
 const SEED = { sdssTrain: 9201, desPool: 9202, test: 9203 } as const;
-/** Lowest share of simulated galaxies a task labels (edge-on in the SDSS-like survey: ≈ 0.53). */
-const MIN_LABEL_RATE = 0.45;
+/** Lowest share of simulated galaxies a task labels (edge-on in the r < 20 DES-like survey: ≈ 0.41). */
+const MIN_LABEL_RATE = 0.35;
+/** Bright edges of the r bins the DES-like test accuracy is broken down by (SDSS's own range first). */
+const MAG_BINS = [MAG_FAINT, 19];
 
+const base = resolve(args.base!);
+const baseConfig = JSON.parse(await readFile(join(base, 'config.json'), 'utf8')) as { inputSize: number };
 const settings = {
   nTrain: int(args['n-train']!, 'n-train'),
+  desMagLimit: checkMagLimit(Number(args['des-mag-limit'])),
   ns: args.ns!.split(',').map((s) => int(s, 'ns')),
   seeds: args.seeds!.split(',').map((s) => int(s, 'seeds')),
   test: int(args.test!, 'test'),
@@ -82,28 +94,39 @@ const settings = {
   arms: args.arms!.split(','),
   scratchTasks: args['scratch-tasks']!.split(','),
   base: args.base!,
-  size: int(args.size!, 'size'),
+  // The shipped model's decode size unless told: it sees the pixels it was trained on.
+  size: args.size === 'auto' ? decodeSize(baseConfig) : int(args.size!, 'size'),
 };
+/** Identity of the base model's bytes: a replaced shipped model retrains every arm. */
+const baseId = createHash('sha256')
+  .update(await readFile(join(base, 'config.json')))
+  .update(await readFile(join(base, 'weights.bin')))
+  .digest('hex')
+  .slice(0, 12);
 const data = resolve(args.data!);
 // Task definitions are part of the fingerprint: a changed label rule retrains everything.
 const fingerprint = hashString(
-  JSON.stringify({ ...settings, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, labels: TASKS.map((t) => t.definition) }),
+  JSON.stringify({ ...settings, baseId, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, labels: TASKS.map((t) => t.definition) }),
 ).toString(16);
 const runDir = join(data, `run-${fingerprint}`);
 const rowsFile = join(data, `rows-${fingerprint}.jsonl`);
 const nPool = Math.ceil(Math.max(...settings.ns) / MIN_LABEL_RATE);
 const nTestSim = Math.ceil(settings.test / MIN_LABEL_RATE);
-const sim = (survey: 'sdss' | 'des', seed: number, n: number) => ({ survey, seed, n, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}-${CAMPAIGN}`) });
+const sim = (survey: 'sdss' | 'des', seed: number, n: number, magLimit: number) => ({
+  survey, seed, n, magLimit, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}-${CAMPAIGN}${magLimit === MAG_FAINT ? '' : `-r${magLimit}`}`),
+});
 const SETS = {
-  'sdss-train': sim('sdss', SEED.sdssTrain, settings.nTrain),
-  'des-pool': sim('des', SEED.desPool, nPool),
-  'des-test': sim('des', SEED.test, nTestSim),
-  'sdss-test': sim('sdss', SEED.test, nTestSim),
+  'sdss-train': sim('sdss', SEED.sdssTrain, settings.nTrain, MAG_FAINT),
+  'des-pool': sim('des', SEED.desPool, nPool, settings.desMagLimit),
+  'des-test': sim('des', SEED.test, nTestSim, settings.desMagLimit),
+  'sdss-test': sim('sdss', SEED.test, nTestSim, MAG_FAINT),
 };
 type SetName = keyof typeof SETS;
 const labelsFile = (task: string, set: string) => join(runDir, 'labels', task, `${set}.csv`);
 const poolFile = (task: string, n: number, seed: number) => join(runDir, 'labels', task, `des-pool-n${n}-seed${seed}.csv`);
-const sdssModel = (task: string) => join(runDir, 'models', task, 'sdss');
+/** The SDSS model depends only on these, not on the DES-like side: reruns reuse it. */
+const sdssModel = (task: string) =>
+  join(data, 'sdss-models', `${task}-${hashString(JSON.stringify({ baseId, size: settings.size, nTrain: settings.nTrain, mode: settings.sdssMode, epochs: settings.epochs, seed: SEED.sdssTrain, label: getTask(task).definition })).toString(16)}`);
 
 interface Job {
   key: string;
@@ -163,16 +186,22 @@ async function runJob(job: Job): Promise<void> {
   const trainSeconds = (performance.now() - t0) / 1000;
   const model = await loadFinetuned(out);
   const score = async (set: SetName) => {
-    const { ids, truth, paths } = await readLabelFile(labelsFile(job.task, set));
+    const { truth, paths, mags } = await readLabelFile(labelsFile(job.task, set));
     const images = await Promise.all(paths.map((p) => readImage(p, { size: decodeSize(model.config), channels: model.config.bands })));
     const probs = await model.predictPrepared(prepareImages(images, model.config));
-    const predicted = ids.map((_, i) => (probs[2 * i + 1] > probs[2 * i] ? task.classes[1] : task.classes[0]));
-    return completenessPurity(truth, predicted, task.classes);
+    const predicted = truth.map((_, i) => (probs[2 * i + 1] > probs[2 * i] ? task.classes[1] : task.classes[0]));
+    const byMag = magBins(settings.desMagLimit).map(([lo, hi]) => {
+      const idx = mags.flatMap((m, i) => (m >= lo && m < hi ? [i] : []));
+      return { bin: lo === -Infinity ? `< ${hi}` : `${lo}–${hi}`, n: idx.length, accuracy: idx.filter((i) => predicted[i] === truth[i]).length / Math.max(1, idx.length) };
+    });
+    return { score: completenessPurity(truth, predicted, task.classes), byMag };
   };
+  const des = await score('des-test');
   const row: Row = {
     key: job.key, kind: job.kind, task: job.task, n: job.n, seed: job.seed,
-    des: await score('des-test'),
-    sdss: job.kind === 'sdss' ? await score('sdss-test') : undefined,
+    des: des.score,
+    desByMag: des.byMag,
+    sdss: job.kind === 'sdss' ? (await score('sdss-test')).score : undefined,
     trainSeconds, seconds: (performance.now() - t0) / 1000,
   };
   model.dispose();
@@ -180,9 +209,16 @@ async function runJob(job: Job): Promise<void> {
   log(`DES accuracy ${row.des.accuracy.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
 }
 
-async function readLabelFile(path: string): Promise<{ ids: string[]; truth: string[]; paths: string[] }> {
+/** A test label file: truth, image paths and r magnitudes. */
+async function readLabelFile(path: string): Promise<{ truth: string[]; paths: string[]; mags: number[] }> {
   const t = await readTable(path, { rawColumns: ['id', 'label', 'image_path'] });
-  return { ids: t.rows.map((r) => String(r.id)), truth: t.rows.map((r) => String(r.label)), paths: t.rows.map((r) => String(r.image_path)) };
+  return { truth: t.rows.map((r) => String(r.label)), paths: t.rows.map((r) => String(r.image_path)), mags: t.rows.map((r) => Number(r.mag_r)) };
+}
+
+/** [bright, faint) r bins of the DES-like test set: the SDSS-like range, then fainter ones. */
+function magBins(limit: number): [number, number][] {
+  const edges = [-Infinity, ...MAG_BINS.filter((m) => m < limit), limit];
+  return edges.slice(1).map((hi, i) => [edges[i], hi]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -190,9 +226,10 @@ async function readLabelFile(path: string): Promise<{ ids: string[]; truth: stri
 
 const t0 = performance.now();
 await mkdir(runDir, { recursive: true });
-for (const { survey, seed, n, dir } of Object.values(SETS)) {
-  const r = await simulateSurvey({ n, out: dir, survey, seed, size: settings.size, schema: CAMPAIGN });
-  if (r.rendered > 0) console.error(`simulated ${r.rendered} ${survey}-like galaxies → ${dir} (${r.seconds.toFixed(0)} s)`);
+console.error(`base ${settings.base} (input ${baseConfig.inputSize} px, bytes ${baseId}); cutouts ${settings.size} px`);
+for (const { survey, seed, n, magLimit, dir } of Object.values(SETS)) {
+  const r = await simulateSurvey({ n, out: dir, survey, seed, size: settings.size, schema: CAMPAIGN, magLimit });
+  if (r.rendered > 0) console.error(`simulated ${r.rendered} ${survey}-like galaxies (r < ${magLimit}) → ${dir} (${r.seconds.toFixed(0)} s)`);
 }
 const tasks = settings.tasks.map(getTask);
 const counts: Record<string, Record<string, Record<string, number>>> = {};
@@ -202,10 +239,10 @@ for (const task of tasks) counts[task.name] = await writeLabelFiles(task);
 async function writeLabelFiles(task: TransferTask): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
   for (const [set, { dir }] of Object.entries(SETS) as [SetName, (typeof SETS)[SetName]][]) {
-    const cat = await readTable(join(dir, 'catalog.parquet'), { columns: ['id', 'image_path', ...task.columns] });
+    const cat = await readTable(join(dir, 'catalog.parquet'), { columns: ['id', 'image_path', 'mag_r', ...task.columns] });
     let rows = cat.rows.flatMap((r) => {
       const label = task.label(r);
-      return label === null ? [] : [{ id: String(r.id), label, image_path: resolve(dir, String(r.image_path)) }];
+      return label === null ? [] : [{ id: String(r.id), label, image_path: resolve(dir, String(r.image_path)), mag_r: Number(r.mag_r) }];
     });
     const need = set === 'des-pool' ? Math.max(...settings.ns) : set.endsWith('test') ? settings.test : 0;
     if (rows.length < need) throw new Error(`${task.name}: ${dir} has ${rows.length} labelled galaxies, fewer than the ${need} needed`);
@@ -223,9 +260,10 @@ async function writeLabelFiles(task: TransferTask): Promise<Record<string, Recor
   return out;
 }
 
-async function writeRows(path: string, rows: { id: string; label: string; image_path: string }[]): Promise<void> {
+/** A label table as `galmorph finetune` reads it, plus the r magnitude the test breakdown needs. */
+async function writeRows(path: string, rows: { id: string; label: string; image_path: string; mag_r: number }[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeTable(path, { columns: ['id', 'label', 'image_path'], rows: rows as unknown as Record<string, Cell>[] });
+  await writeTable(path, { columns: ['id', 'label', 'image_path', 'mag_r'], rows: rows as unknown as Record<string, Cell>[] });
 }
 
 const jobs: Job[] = [];
@@ -243,7 +281,8 @@ for (const task of tasks) {
   }
 }
 const done = await readRows();
-const todo = jobs.filter((j) => !done.has(j.key));
+// The slow scratch baselines last, so the transfer rows finish first on a busy machine.
+const todo = jobs.filter((j) => !done.has(j.key)).sort((a, b) => Number(a.kind === 'scratch') - Number(b.kind === 'scratch'));
 console.error(`${jobs.length} rows, ${jobs.length - todo.length} done (${rowsFile}); running ${todo.length} on ${args.jobs} processes`);
 await runQueue(todo, int(args.jobs!, 'jobs') || 1);
 
@@ -289,7 +328,7 @@ async function runQueue(queue: Job[], slots: number): Promise<void> {
 
 // Report.
 const rows = [...(await readRows()).values()].filter((r) => jobs.some((j) => j.key === r.key));
-const summary = summarise(rows, tasks, settings, counts);
+const summary = summarise(rows, tasks, { ...settings, baseId, baseInputSize: baseConfig.inputSize }, counts);
 const reportDir = resolve(args['report-dir']!);
 await mkdir(reportDir, { recursive: true });
 await writeFile(join(reportDir, 'transfer.json'), JSON.stringify({ ...summary, rows }, null, 2) + '\n');
