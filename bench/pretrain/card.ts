@@ -106,12 +106,14 @@ Trained on simulated galaxies only: apply to real cutouts at your own risk and f
 (\`galmorph finetune\`) on a few hundred labelled real galaxies first.
 
 The weakest answers (bar, merging, GZ2 something-odd / odd-feature) are limited by the
-simulator's volunteers than by the network: they answer from analytic visibility scores that
-agree only loosely with what the cutouts show (\`npx tsx bench/simulate/visibility.ts\`,
-reports/visibility.json: tidal features scored 0.5–0.75 visible fail even a lenient eye test
-in 93% of galaxies, and companions scored < 0.5 stand out at S/N 50–100). Votes then carry
-information the pixels do not, so the oracle floor on those questions is out of reach for any
-image model. Training at 96 px did not change them (bar MAE ratio 2.14 vs 2.11 after 7 epochs).
+simulator's volunteers than by the network: this model's training votes came from analytic
+visibility scores that agree only loosely with what the cutouts show
+(\`npx tsx bench/simulate/visibility.ts\`, reports/visibility.json: of the bars they call
+visible, 70% are not in the image; of the tidal features, 23%). Votes then carry information
+the pixels do not, so the oracle floor on those questions is out of reach for any image model.
+\`galmorph simulate --visibility image\` makes volunteers judge the displayed cutout instead;
+a model trained on such votes is the next step. Training at 96 px did not change these
+questions (bar MAE ratio 2.14 vs 2.11 after 7 epochs).
 `;
 await writeFile(join(values.model!, 'README.md'), card);
 console.log(`wrote ${join(values.model!, 'README.md')}`);

@@ -9,7 +9,7 @@ parentPort!.on('message', async (job: SimChunkJob) => {
   try {
     const rows: Record<string, Cell>[] = [];
     for (let i = job.start; i < job.end; i++) {
-      const g = simulateGalaxy(i, { seed: job.seed, survey: job.survey, size: job.size, schema: job.schema, magLimit: job.magLimit });
+      const g = simulateGalaxy(i, { seed: job.seed, survey: job.survey, size: job.size, schema: job.schema, magLimit: job.magLimit, visibility: job.visibility });
       const imagePath = `images/${g.id}.png`;
       await writePng(join(job.out, imagePath), g.rgb, job.size, job.size, 3);
       const row: Record<string, Cell> = { ...g.row, image_path: imagePath };

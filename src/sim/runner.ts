@@ -22,7 +22,8 @@ import { startWorker } from '../util/worker.js';
 import { getSchema } from '../schema/index.js';
 import { getSurvey, type SurveyName } from './index.js';
 import { MAG_FAINT } from './population.js';
-import { checkMagLimit } from './simulate.js';
+import { checkMagLimit, checkVisibilityMode } from './simulate.js';
+import type { VisibilityMode } from './seen.js';
 
 /** Options of {@link simulateSurvey}. */
 export interface SimulateOptions {
@@ -40,6 +41,8 @@ export interface SimulateOptions {
   schema?: string;
   /** Faint r limit of the galaxy population (SDSS spectroscopic 17.77; deeper for DES-like). @default 17.77 */
   magLimit?: number;
+  /** How volunteers judge visibility: analytic estimates or the displayed image. @default 'analytic' */
+  visibility?: VisibilityMode;
   /** Also write per-band FITS images. @default false */
   fits?: boolean;
   /** Worker threads. @default min(2, available cores) */
@@ -71,6 +74,8 @@ interface Manifest {
   schema?: string;
   /** Written only when not the default 17.77, so a default survey's files stay as they were. */
   magLimit?: number;
+  /** Written only when not the default 'analytic'. */
+  visibility?: VisibilityMode;
   fits: boolean;
   chunkSize: number;
   complete: boolean;
@@ -87,6 +92,7 @@ export interface SimChunkJob {
   seed: number;
   schema: string;
   magLimit: number;
+  visibility: VisibilityMode;
   fits: boolean;
   partPath: string;
 }
@@ -108,7 +114,8 @@ function checkOptions(o: SimulateOptions): Required<Omit<SimulateOptions, 'onPro
   const schema = getSchema(o.schema ?? 'decals-dr5').name;
   if (!o.out) throw new OptionError('--out is required');
   const magLimit = checkMagLimit(o.magLimit ?? MAG_FAINT);
-  return { n, out: o.out, survey, size, seed, schema, magLimit, fits: o.fits ?? false, workers, chunkSize };
+  const visibility = checkVisibilityMode(o.visibility ?? 'analytic');
+  return { n, out: o.out, survey, size, seed, schema, magLimit, visibility, fits: o.fits ?? false, workers, chunkSize };
 }
 
 async function readManifest(path: string): Promise<Manifest | null> {
@@ -130,7 +137,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const manifestPath = join(o.out, 'manifest.json');
   const manifest: Manifest = {
     format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema,
-    ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), fits: o.fits, chunkSize: o.chunkSize, complete: false,
+    ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), ...(o.visibility === 'analytic' ? {} : { visibility: o.visibility }), fits: o.fits, chunkSize: o.chunkSize, complete: false,
   };
   const result = {
     out: o.out, n: o.n, catalogParquet: join(o.out, 'catalog.parquet'), catalogCsv: join(o.out, 'catalog.csv'),
@@ -139,8 +146,9 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   if (previous) {
     previous.schema ??= 'decals-dr5';
     previous.magLimit ??= MAG_FAINT;
-    const wanted = { ...manifest, magLimit: o.magLimit };
-    for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'magLimit', 'fits', 'chunkSize'] as const) {
+    previous.visibility ??= 'analytic';
+    const wanted = { ...manifest, magLimit: o.magLimit, visibility: o.visibility };
+    for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'magLimit', 'visibility', 'fits', 'chunkSize'] as const) {
       if (previous[key] !== wanted[key]) {
         throw new OptionError(
           `${o.out} holds a survey made with ${key}=${previous[key]}, not ${wanted[key]}; rerun with the same options to resume, or choose another --out`,
@@ -167,7 +175,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
     const end = Math.min(o.n, start + o.chunkSize);
     const partPath = join(partsDir, partName(c));
     if (existsSync(partPath)) done += end - start;
-    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, magLimit: o.magLimit, fits: o.fits, partPath });
+    else todo.push({ chunk: c, start, end, out: o.out, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema, magLimit: o.magLimit, visibility: o.visibility, fits: o.fits, partPath });
   }
   const rendered = o.n - done;
   options.onProgress?.(done, o.n);

@@ -8,6 +8,7 @@ import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
 import { getSurvey, type SurveyName } from './surveys.js';
 import { MAG_BRIGHT, MAG_FAINT, MAG_LIMIT_MAX } from './population.js';
+import { imageVisibility, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 import { sampleTruth, type GalaxyTruth } from './truth.js';
 import { ringLabel, visibleTags } from './visibility.js';
 import { simulateVotes, type SimulatedVotes } from './votes.js';
@@ -31,6 +32,20 @@ export interface SimulateGalaxyOptions {
    * distant galaxies. @default 17.77
    */
   magLimit?: number;
+  /**
+   * How the volunteers judge what is visible: `analytic` estimates from the truth (fast; what
+   * the shipped model was trained on), or `image`: measured on the displayed cutout, so votes
+   * use only what the pixels show (seen.ts; ≈ 2× slower). @default 'analytic'
+   */
+  visibility?: VisibilityMode;
+}
+
+/** Check a visibility mode (the library and CLI share the message). */
+export function checkVisibilityMode(mode: string): VisibilityMode {
+  if (!(VISIBILITY_MODES as readonly string[]).includes(mode)) {
+    throw new OptionError(`--visibility must be one of ${VISIBILITY_MODES.join(', ')}, got '${mode}'`);
+  }
+  return mode as VisibilityMode;
 }
 
 /** Check a faint limit (the library and CLI share the message). */
@@ -139,12 +154,17 @@ export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): Simu
   const survey = getSurvey(opts.survey);
   const schemas = schemaTrees(opts.schema ?? 'decals-dr5');
   const truth = sampleTruth(index, opts.seed, checkMagLimit(opts.magLimit ?? MAG_FAINT));
-  const r = renderGalaxy(truth, survey, { size: opts.size ?? 128, seed: opts.seed });
+  const size = opts.size ?? 128;
+  const rendered = renderGalaxy(truth, survey, { size, seed: opts.seed });
+  const rgb = toRgb(rendered, survey);
+  const r = checkVisibilityMode(opts.visibility ?? 'analytic') === 'image'
+    ? { ...rendered, visibility: imageVisibility(truth, survey, { size, seed: opts.seed }, rgb, rendered.visibility) }
+    : rendered;
   const campaigns = schemas.map((schema) => ({ schema, votes: simulateVotes(truth, r.visibility, schema, opts.seed) }));
   return {
     id: truth.id,
     row: catalogueRow(truth, r, campaigns, survey.name),
-    rgb: toRgb(r, survey),
+    rgb,
     bands: r.bands,
     pixscale_arcsec: r.pixscale_arcsec,
     bandNames: r.bandNames,

@@ -54,6 +54,16 @@ const smoothstep = (lo: number, hi: number, x: number): number => {
   return t * t * (3 - 2 * t);
 };
 
+/**
+ * How well the viewing angle lets a feature be recognised as what it is, whatever the image
+ * depth (a bar or arms in a near edge-on disk, a ring seen edge-on, read as something else).
+ */
+export const viewingFactor = {
+  arms: (t: GalaxyTruth): number => (t.disk ? smoothstep(0.22, 0.5, t.disk.q) : 1),
+  bar: (t: GalaxyTruth): number => (t.disk ? smoothstep(0.3, 0.55, t.disk.q) : 1),
+  ring: (t: GalaxyTruth): number => (!t.ring || t.ring.type === 'polar' ? 1 : smoothstep(0.2, 0.45, t.ring.q)),
+};
+
 /** Compute the visibility scores of a galaxy observed under `cond` in `survey`. */
 export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: Conditions): Visibility {
   const rIdx = Math.max(0, survey.bands.indexOf('r'));
@@ -78,7 +88,7 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
   const detail = t.pointSource ? 0 : resolve(0.9 * r50, fwhm) * detect(snr, 15);
 
   const disk = t.disk ? resolve(0.8 * r50, fwhm) * detect(snr, 20) : 0;
-  const inPlaneView = t.disk ? smoothstep(0.22, 0.5, t.disk.q) : 1;
+  const inPlaneView = viewingFactor.arms(t);
 
   let arms = 0;
   if (t.arms && t.disk) {
@@ -100,7 +110,7 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
     const area = 4 * L * L * t.bar.q * t.disk.q;
     const bg = ((t.bulge?.fraction ?? 0) * 0.5 + t.disk.fraction * 0.2) * F;
     const contrast = t.bar.fraction / (t.bar.fraction + (t.bulge?.fraction ?? 0) * 0.4 + 0.1 * t.disk.fraction);
-    bar = resolve(1.2 * L, fwhm) * detect(snrOf(fb, area, bg), 8) * smoothstep(0.05, 0.35, contrast) * smoothstep(0.3, 0.55, t.disk.q);
+    bar = resolve(1.2 * L, fwhm) * detect(snrOf(fb, area, bg), 8) * smoothstep(0.05, 0.35, contrast) * viewingFactor.bar(t);
   }
   let ring = 0;
   if (t.ring) {
@@ -117,7 +127,7 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
     const contrast = blurred / (under + 1e-9);
     const area = 2 * Math.PI * R * 2.355 * sBlur * qr;
     const perEl = snrOf(blurred * area, area, under * area) / Math.sqrt(area / elementArea(2.355 * sBlur));
-    const viewing = rg.type === 'polar' ? 1 : smoothstep(0.2, 0.45, rg.q);
+    const viewing = viewingFactor.ring(t);
     ring = resolve(R, 1.6 * fwhm) * smoothstep(0.15, 0.7, contrast) * detect(perEl, 3) * viewing;
   }
   let tidal = 0;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { simulateSurvey } from '../../sim/runner.js';
-import { surveyNames, type SurveyName } from '../../sim/index.js';
+import { surveyNames, type SurveyName, type VisibilityMode } from '../../sim/index.js';
 import { catalogMosaic } from '../../viz/mosaic.js';
 import { createProgress } from '../progress.js';
 import { int, log, num } from '../util.js';
@@ -16,12 +16,13 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'random seed (same seed, same bytes)', int, 0)
     .option('--schema <tree>', 'decision tree the volunteers answer; several joined by + (e.g. decals-dr5+gz2) are separate campaigns', 'decals-dr5')
     .option('--mag-limit <mag>', 'faint r limit of the galaxy population: 17.77 is SDSS spectroscopic; deeper (e.g. 20) adds fainter, more distant galaxies', num, 17.77)
+    .option('--visibility <mode>', 'how volunteers judge what is visible: analytic (estimated from the truth, fast) or image (measured on the displayed cutout, ~2x slower)', 'analytic')
     .option('--fits', 'also write per-band FITS images in nanomaggies', false)
     .option('--workers <k>', 'worker threads (default: min(2, cores))', int)
     .option('--chunk-size <k>', 'galaxies per committed chunk, the unit of resumption', int, 256)
-    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; schema: string; magLimit: number; fits: boolean; workers?: number; chunkSize: number }) => {
+    .action(async (o: { n: number; out: string; survey: string; size: number; seed: number; schema: string; magLimit: number; visibility: string; fits: boolean; workers?: number; chunkSize: number }) => {
       const progress = createProgress('simulate');
-      const r = await simulateSurvey({ ...o, survey: o.survey as SurveyName, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+      const r = await simulateSurvey({ ...o, survey: o.survey as SurveyName, visibility: o.visibility as VisibilityMode, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
         progress.stop(),
       );
       log(

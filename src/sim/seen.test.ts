@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../cli/program.js';
+import { OptionError } from '../errors.js';
+import { getSurvey, renderGalaxy, sampleTruth, simulateGalaxy, toRgb, type GalaxyTruth } from './index.js';
+import { simulateSurvey } from './runner.js';
+import { featureDetectability, imageVisibility, SEEN_FEATURES } from './seen.js';
+
+const survey = getSurvey('decals');
+const SIZE = 96;
+const SEED = 5;
+
+/** First galaxies (seed SEED) matching a predicate. */
+function find(pred: (t: GalaxyTruth) => boolean, k = 1): GalaxyTruth[] {
+  const out: GalaxyTruth[] = [];
+  for (let i = 0; out.length < k && i < 5000; i++) {
+    const t = sampleTruth(i, SEED);
+    if (pred(t)) out.push(t);
+  }
+  assert.equal(out.length, k, 'no galaxy matched');
+  return out;
+}
+const detectability = (t: GalaxyTruth) => {
+  const rgb = toRgb(renderGalaxy(t, survey, { size: SIZE, seed: SEED }), survey);
+  return featureDetectability(t, survey, { size: SIZE, seed: SEED }, rgb, renderGalaxy(t, survey, { size: SIZE, seed: SEED }).visibility.psfFwhmArcsec);
+};
+
+test('seen: each twin lacks only its feature and keeps the light where the eye cannot tell', () => {
+  const [t] = find((g) => g.bar !== null && g.arms !== null && g.ring !== null);
+  const f = (name: string) => SEEN_FEATURES.find((x) => x.name === name)!;
+  const bar = structuredClone(t);
+  f('bar').twin(bar);
+  assert.equal(bar.bar!.q, 1);
+  assert.equal(bar.bar!.fraction, t.bar!.fraction);
+  assert.deepEqual(bar.arms, t.arms);
+  const ring = structuredClone(t);
+  f('ring').twin(ring);
+  assert.ok(ring.ring!.widthArcsec > t.ring!.widthArcsec && ring.ring!.fraction === t.ring!.fraction);
+  const [tidal] = find((g) => g.tails.length > 0);
+  const light = (g: GalaxyTruth) => (g.bulge?.fraction ?? 0) + (g.disk?.fraction ?? 0) + (g.bar?.fraction ?? 0) + (g.arms?.fraction ?? 0) +
+    (g.ring?.fraction ?? 0) + g.clumps.reduce((s, c) => s + c.fraction, 0) + g.tails.reduce((s, c) => s + c.fraction, 0) +
+    g.shells.reduce((s, c) => s + c.fraction, 0);
+  const noTails = structuredClone(tidal);
+  f('tidal').twin(noTails);
+  assert.equal(noTails.tails.length + noTails.shells.length, 0);
+  assert.ok(Math.abs(light(noTails) - light(tidal)) < 1e-12, 'total light kept');
+});
+
+test('seen: a feature made brighter is easier to see, one the galaxy lacks scores 0, and the scores are deterministic', () => {
+  const [t] = find((g) => g.bar !== null && g.disk !== null && g.disk.q > 0.7 && g.r50Arcsec > 3);
+  const faint = structuredClone(t);
+  faint.bar!.fraction *= 0.05;
+  const strong = structuredClone(t);
+  strong.bar!.fraction = Math.max(0.3, t.bar!.fraction * 3);
+  const dFaint = detectability(faint).get('bar')!;
+  const dStrong = detectability(strong).get('bar')!;
+  assert.ok(dStrong > 1 && dStrong > 3 * dFaint, `strong ${dStrong} vs faint ${dFaint}`);
+  assert.equal(detectability(t).get('bar'), detectability(t).get('bar'));
+
+  const [plain] = find((g) => !g.pointSource && g.bar === null && g.arms === null && g.ring === null && g.tails.length === 0 && g.companions.length === 0 && g.lens === null && g.clumps.length === 0 && (g.dust?.tau ?? 0) === 0);
+  const r = renderGalaxy(plain, survey, { size: SIZE, seed: SEED });
+  const v = imageVisibility(plain, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
+  for (const f of SEEN_FEATURES) assert.equal(v[f.name], 0, f.name);
+  // Quantities that are not features stay analytic.
+  assert.equal(v.detail, r.visibility.detail);
+  assert.equal(v.qObs, r.visibility.qObs);
+});
+
+test('seen: faint tidal tails the analytic score calls visible are not seen on the image', () => {
+  // Minor disturbances: tails of 0.6–1.6% of the light (population.ts).
+  const minor = find((g) => g.mergerState === 'minor-disturbance' && g.tails.length > 0 && g.companions.length === 0, 6);
+  let analyticSeen = 0;
+  let imageSeen = 0;
+  for (const t of minor) {
+    const r = renderGalaxy(t, survey, { size: SIZE, seed: SEED });
+    const v = imageVisibility(t, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
+    if (r.visibility.tidal > 0.5) analyticSeen++;
+    if (v.tidal > 0.5) imageSeen++;
+  }
+  assert.ok(imageSeen < analyticSeen, `image ${imageSeen} vs analytic ${analyticSeen} of ${minor.length}`);
+});
+
+test('seen: --visibility is checked, changes only votes/visibility, and is recorded for resuming', async () => {
+  assert.throws(() => simulateGalaxy(0, { seed: 1, survey: 'decals', visibility: 'eyes' as never }), (e: unknown) => e instanceof OptionError && /--visibility must be one of analytic, image, got 'eyes'/.test((e as Error).message));
+  for (let i = 0; i < 12; i++) {
+    const a = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48 });
+    const b = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48, visibility: 'image' });
+    assert.deepEqual(b.rgb, a.rgb, 'same image');
+    assert.equal(b.row.vis_detail, a.row.vis_detail);
+    assert.equal(b.row.mag_r, a.row.mag_r);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'gm-seen-'));
+  try {
+    const opts = { n: 3, size: 32, seed: 3, workers: 1 };
+    await simulateSurvey({ ...opts, out: join(dir, 'a') });
+    assert.equal('visibility' in JSON.parse(await readFile(join(dir, 'a', 'manifest.json'), 'utf8')), false);
+    await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'a'), visibility: 'image' }), /visibility=analytic, not image/);
+    await simulateSurvey({ ...opts, out: join(dir, 'b'), visibility: 'image' });
+    assert.equal(JSON.parse(await readFile(join(dir, 'b', 'manifest.json'), 'utf8')).visibility, 'image');
+    assert.equal(await runCli(['node', 'galmorph', 'simulate', '--n', '2', '--out', join(dir, 'c'), '--visibility', 'pixels']), 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,209 @@
+/**
+ * Visibility measured on the displayed cutout: what a volunteer looking at this image can see.
+ *
+ * The analytic scores of visibility.ts estimate from the truth how detectable each feature
+ * is; `bench/simulate/visibility.ts` shows they agree only loosely with the pixels (of the bars
+ * they call visible, 70% are not in the image; 57% of the clumps the image shows they call
+ * invisible). Here each feature is judged on the image:
+ *   1. render the galaxy noise-free, and a twin that lacks the feature *as the eye perceives
+ *      it*, its light kept where the eye would not tell the difference (changes in the truth,
+ *      so the PSF blurs the twin exactly as it blurs the galaxy):
+ *        - bar: a round lens of the same light and second moment (the profile stays, the
+ *          elongation goes); arms: 64 arms instead of a few, which the PSF blends into a
+ *          smooth ring of the same radial profile;
+ *        - ring, clumps: the same light spread 4× wider in place, so the eye loses the sharp
+ *          bump or knot but not the light;
+ *        - tidal features: their light returned to the body (faint lumps off a smooth body);
+ *        - companions, lensed arcs: simply removed (separate objects);
+ *   2. put both through the colour stretch volunteers look at and take the grey-level
+ *      difference Δ; the display noise comes from the noisy cutout itself (local variance);
+ *   3. a feature is seen where some element stands out: over boxes of 1, 2 and 4 PSF widths,
+ *      the mean Δ must beat both the noise (Rose criterion, S/N ≈ 5) and the eye's contrast
+ *      threshold (2 grey levels of 255 on the sky, 4% of the local brightness on the galaxy,
+ *      so a high-S/N change of 1% in a bright core stays invisible);
+ *   4. score = 1 − 2^(−d²) for the best element's d = min(S/N / 5, contrast / threshold):
+ *      0.5 at threshold, the meaning VISIBLE = 0.5 already has for the analytic scores — times
+ *      the viewing factor of visibility.ts for bars, arms and rings (seen, but not as a bar
+ *      when edge-on).
+ * Dust lanes keep their analytic score: a thin opaque lane's twin is not yet right (absorption
+ * saturates and differs per band, so any wider lane dims the galaxy differently and the
+ * difference is seen even where no lane is visible).
+ * Costs one noise-free render per galaxy plus one per feature present.
+ */
+import { scaleFractions } from './population.js';
+import { renderGalaxy } from './render.js';
+import { toRgb } from './rgb.js';
+import type { SurveyProfile } from './surveys.js';
+import type { GalaxyTruth } from './truth.js';
+import { viewingFactor, type Visibility } from './visibility.js';
+
+/** How simulated volunteers judge what is visible: analytic estimates or the displayed image. */
+export const VISIBILITY_MODES = ['analytic', 'image'] as const;
+export type VisibilityMode = (typeof VISIBILITY_MODES)[number];
+
+/** Rose criterion: an element must stand out at this S/N. */
+const ROSE_SNR = 5;
+/**
+ * Smallest difference the eye picks out on a display: 2 grey levels (of 255) on the dark sky,
+ * and a Weber fraction of the local brightness on the galaxy (4%: a 1% change in a bright
+ * core is invisible however high its S/N).
+ */
+const CONTRAST_GREY = 2;
+const WEBER = 0.04;
+
+interface Feature {
+  name: keyof Visibility;
+  has: (t: GalaxyTruth) => boolean;
+  /** The featureless twin: a copy of the truth, changed in place. */
+  twin: (t: GalaxyTruth) => void;
+}
+
+/** Light of the body components (the ones scaleFractions scales), as a fraction of the total. */
+const bodyLight = (t: GalaxyTruth): number =>
+  (t.bulge?.fraction ?? 0) + (t.disk?.fraction ?? 0) + (t.bar?.fraction ?? 0) + (t.arms?.fraction ?? 0) + (t.ring?.fraction ?? 0) +
+  t.clumps.reduce((s, c) => s + c.fraction, 0);
+const tidalLight = (t: GalaxyTruth): number => t.tails.reduce((s, c) => s + c.fraction, 0) + t.shells.reduce((s, c) => s + c.fraction, 0);
+
+/** Remove a feature and return its light to the body, keeping the total flux. */
+const intoBody = (remove: (t: GalaxyTruth) => void) => (t: GalaxyTruth): void => {
+  const total = bodyLight(t) + tidalLight(t);
+  remove(t);
+  const body = bodyLight(t);
+  if (body > 0) scaleFractions(t, (total - tidalLight(t)) / body);
+};
+
+/** The features judged on the image, and each one's featureless twin. */
+export const SEEN_FEATURES: readonly Feature[] = [
+  {
+    // A round "lens" of the same light and second moment in the disk plane: the radial
+    // profile stays, the elongation goes.
+    name: 'bar', has: (t) => t.bar !== null,
+    twin: (t) => { const b = t.bar!; b.lengthArcsec *= Math.sqrt((1 + b.q * b.q) / 2); b.q = 1; b.shapeExp = 2; },
+  },
+  {
+    // So many arms that the PSF blends them: the same light at the same radii, no pattern.
+    name: 'arms', has: (t) => t.arms !== null,
+    twin: (t) => { t.arms!.count = 64; t.arms!.flocculent = false; },
+  },
+  {
+    // The same light in a broad, smooth annulus: a ring is seen as a sharp bump of the
+    // profile, not as the small change of the profile that returning its light to the body makes.
+    name: 'ring', has: (t) => t.ring !== null,
+    twin: (t) => { const r = t.ring!; r.widthArcsec = Math.max(r.widthArcsec, Math.min(4 * r.widthArcsec, 0.6 * r.radiusArcsec)); r.knots = 0; },
+  },
+  {
+    // Each clump's light spread 4× wider in place: the same light, no knot.
+    name: 'clumps', has: (t) => t.clumps.length > 0,
+    twin: (t) => { for (const c of t.clumps) c.sigmaArcsec *= 4; },
+  },
+  { name: 'tidal', has: (t) => t.tails.length + t.shells.length > 0, twin: intoBody((t) => { t.tails = []; t.shells = []; }) },
+  // Separate objects: the twin simply lacks them.
+  { name: 'companion', has: (t) => t.companions.length > 0, twin: (t) => { t.companions = []; } },
+  { name: 'lens', has: (t) => t.lens !== null, twin: (t) => { t.lens = null; } },
+];
+
+/** The truth's featureless twin for one feature (see SEEN_FEATURES). */
+export function twinOf(t: GalaxyTruth, feature: Feature): GalaxyTruth {
+  const twin = structuredClone(t);
+  feature.twin(twin);
+  return twin;
+}
+
+/** Grey level (mean of R, G, B) of a displayed cutout. */
+function grey(rgb: Uint8Array): Float64Array {
+  const out = new Float64Array(rgb.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = (rgb[3 * i] + rgb[3 * i + 1] + rgb[3 * i + 2]) / 3;
+  return out;
+}
+
+/** Summed-area table ((size+1)² entries) for O(1) box sums. */
+function integral(v: Float64Array, size: number): Float64Array {
+  const s = new Float64Array((size + 1) * (size + 1));
+  for (let y = 0; y < size; y++) {
+    let row = 0;
+    for (let x = 0; x < size; x++) {
+      row += v[y * size + x];
+      s[(y + 1) * (size + 1) + x + 1] = s[y * (size + 1) + x + 1] + row;
+    }
+  }
+  return s;
+}
+const boxSum = (s: Float64Array, size: number, x0: number, y0: number, x1: number, y1: number): number =>
+  s[y1 * (size + 1) + x1] - s[y0 * (size + 1) + x1] - s[y1 * (size + 1) + x0] + s[y0 * (size + 1) + x0];
+
+/**
+ * How far the best element of a grey-level difference image stands out against the image
+ * `grey` it sits on: over square boxes of half-widths `scales` (pixels),
+ * d = min(S/N / 5, |mean Δ| / max(2, 4% of mean grey)); 1 = threshold.
+ */
+export function elementDetectability(
+  delta: Float64Array, variance: Float64Array, greyLevels: Float64Array, size: number, scales: readonly number[],
+): number {
+  const sd = integral(delta, size);
+  const sv = integral(variance, size);
+  const sg = integral(greyLevels, size);
+  let best = 0;
+  for (const h of scales) {
+    const side = 2 * h + 1;
+    const n = side * side;
+    const step = Math.max(1, h >> 1);
+    for (let y = 0; y + side <= size; y += step) {
+      for (let x = 0; x + side <= size; x += step) {
+        const d = Math.abs(boxSum(sd, size, x, y, x + side, y + side));
+        const snr = d / Math.sqrt(boxSum(sv, size, x, y, x + side, y + side));
+        const threshold = Math.max(CONTRAST_GREY, (WEBER * boxSum(sg, size, x, y, x + side, y + side)) / n);
+        best = Math.max(best, Math.min(snr / ROSE_SNR, d / n / threshold));
+      }
+    }
+  }
+  return best;
+}
+
+/** Per-feature detectability d (1 = threshold) of a galaxy's features in its displayed cutout. */
+export function featureDetectability(
+  t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, psfFwhmArcsec: number,
+): Map<keyof Visibility, number> {
+  const { size, seed } = opts;
+  const out = new Map<keyof Visibility, number>();
+  const present = SEEN_FEATURES.filter((f) => f.has(t));
+  if (!present.length) return out;
+  const render = (truth: GalaxyTruth) => renderGalaxy(truth, survey, { size, seed, noise: false });
+  const full = render(t);
+  const clean = grey(toRgb(full, survey));
+  const noisy = grey(noisyRgb);
+  // Local display variance over 7×7 pixels; 8-bit quantisation (1/12 grey²) is the floor.
+  const sSq = integral(noisy.map((x, i) => (x - clean[i]) ** 2), size);
+  const variance = new Float64Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const x0 = Math.max(0, x - 3), x1 = Math.min(size, x + 4), y0 = Math.max(0, y - 3), y1 = Math.min(size, y + 4);
+      variance[y * size + x] = Math.max(boxSum(sSq, size, x0, y0, x1, y1) / ((x1 - x0) * (y1 - y0)), 1 / 12);
+    }
+  }
+  const h0 = Math.max(1, Math.round(psfFwhmArcsec / (t.fovArcsec / size) / 2));
+  const scales = [h0, 2 * h0, 4 * h0].filter((h) => 2 * h + 1 <= size);
+  for (const f of present) {
+    const g = grey(toRgb(render(twinOf(t, f)), survey));
+    out.set(f.name, elementDetectability(clean.map((x, i) => x - g[i]), variance, clean, size, scales));
+  }
+  return out;
+}
+
+/** Score of a detectability: 1 − 2^(−d²), 0.5 at the eye's threshold. */
+export const seenScore = (d: number): number => 1 - Math.pow(2, -d * d);
+
+/**
+ * `analytic` with its feature scores replaced by what the displayed cutout (`noisyRgb`,
+ * rendered with `opts`) shows; features the galaxy lacks score 0.
+ */
+export function imageVisibility(
+  t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, analytic: Visibility,
+): Visibility {
+  const v: Visibility = { ...analytic };
+  for (const f of SEEN_FEATURES) (v[f.name] as number) = 0;
+  for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec)) {
+    const view = name === 'bar' || name === 'arms' || name === 'ring' ? viewingFactor[name](t) : 1;
+    (v[name] as number) = seenScore(d) * view;
+  }
+  return v;
+}
