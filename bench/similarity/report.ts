@@ -22,6 +22,16 @@ export interface TagRow {
   precision_at_50: Record<string, number>;
 }
 
+/** One representation choice of the trained network in the ablation. */
+export interface AblationRow {
+  /** How the representation was taken (see src/predict/orientation.ts). */
+  orientations: 'single' | 'dihedral';
+  /** e.g. `32 PCA` or `256 features`. */
+  columns: string;
+  precision_at_10_mean: number;
+  precision_at_50_mean: number;
+}
+
 export interface PrecisionSection {
   command: string;
   generated: string;
@@ -29,9 +39,13 @@ export interface PrecisionSection {
   galaxies: number;
   queries: number;
   columns: string;
+  /** How the networks' representations were taken (absent in runs before it was an option: single). */
+  orientations?: 'single' | 'dihedral';
   metric: string;
   methods: Record<string, MethodPrecision>;
   tags: Record<string, TagRow>;
+  /** Representation choices of the trained network (absent when not run). */
+  ablation?: AblationRow[];
   seconds: Record<string, number>;
 }
 
@@ -117,7 +131,9 @@ function precisionMd(p: PrecisionSection): string[] {
     `## Precision by tag`,
     '',
     `\`${p.command}\` (${p.generated.slice(0, 10)}): ${p.galaxies} galaxies of \`${p.catalog}\`, every tagged galaxy used as a query ` +
-      `(${p.queries} queries), ${p.metric} similarity on ${p.columns} columns, the query itself excluded. precision@k = share of the k ` +
+      `(${p.queries} queries), ${p.metric} similarity on ${p.columns} columns` +
+      (p.orientations === 'dihedral' ? ' of the networks\' representations averaged over the 8 rotations by 90° and mirror images of each image' : '') +
+      `, the query itself excluded. precision@k = share of the k ` +
       `neighbours carrying the query's tag, averaged over the queries with that tag; base rate = share of all galaxies with the tag.`,
     '',
     '| method | what | mean precision@10 | mean precision@50 | rare tags (< 2%) at ≥ 5× base rate |',
@@ -133,10 +149,31 @@ function precisionMd(p: PrecisionSection): string[] {
       .sort((a, b) => b[1].count - a[1].count)
       .map(([tag, t]) => `| ${tag} | ${t.count} | ${f3(t.base_rate)} | ${methods.map((m) => f3(t.precision_at_10[m])).join(' | ')} | ${methods.map((m) => f3(t.precision_at_50[m])).join(' | ')} |`),
     '',
+    ...(p.ablation ? ablationMd(p.ablation) : []),
     `Time (s): ${Object.entries(p.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}.`,
     '',
   ];
   return lines;
+}
+
+function ablationMd(rows: AblationRow[]): string[] {
+  const sizes = [...new Set(rows.map((r) => r.columns))];
+  const modes = [...new Set(rows.map((r) => r.orientations))];
+  const cell = (m: string, c: string) => {
+    const r = rows.find((x) => x.orientations === m && x.columns === c);
+    return r ? `${f3(r.precision_at_10_mean)} / ${f3(r.precision_at_50_mean)}` : '–';
+  };
+  return [
+    '### Representation choices (trained network)',
+    '',
+    'Mean precision@10 / @50 over tags, same queries and search; `single` = one pass on the image as given, ' +
+      '`dihedral` = mean of the representation over the 8 rotations by 90° and mirror images (`galmorph embed --orientations`); PCA fitted on this catalogue.',
+    '',
+    `| orientations | ${sizes.join(' | ')} |`,
+    `|---|${sizes.map(() => '---|').join('')}`,
+    ...modes.map((m) => `| ${m} | ${sizes.map((c) => cell(m, c)).join(' | ')} |`),
+    '',
+  ];
 }
 
 function runMd(r: SpeedRun): string[] {

@@ -1,7 +1,7 @@
 /** `embedSurvey`: the representation of every galaxy of a survey, optionally compressed by PCA. */
 import { OptionError } from '../errors.js';
 import { SurveyRun, type MergeTransform, type SurveyOptions, type SurveyResult } from './survey.js';
-import { forwardBatch } from './uncertainty.js';
+import { DEFAULT_ORIENTATIONS, checkOrientationMode, orientedRepresentation, type OrientationMode } from './orientation.js';
 import { CovarianceAccumulator, applyPca, featureColumn, loadPca, pcaColumn, savePca, type PcaModel } from './pca.js';
 import type { ColumnSpec } from './columns.js';
 
@@ -19,6 +19,12 @@ export type EmbedPcaOption =
 export interface EmbedOptions extends SurveyOptions {
   /** Add `pca_00…` columns. @default undefined (representation columns only) */
   pca?: EmbedPcaOption;
+  /**
+   * `dihedral`: each representation is the mean over the image's 8 rotations by 90° and
+   * mirror images (orientation-free; 8 encoder passes); `single`: one pass on the image as
+   * given. @default DEFAULT_ORIENTATIONS
+   */
+  orientations?: OrientationMode;
 }
 
 /** Result of {@link embedSurvey}. */
@@ -40,6 +46,7 @@ export interface EmbedResult extends SurveyResult {
  */
 export async function embedSurvey(options: EmbedOptions): Promise<EmbedResult> {
   const pcaOpt = options.pca;
+  const orientations = checkOrientationMode(options.orientations ?? DEFAULT_ORIENTATIONS);
   const saved = pcaOpt && 'path' in pcaOpt ? await loadPca(pcaOpt.path) : undefined;
   const run = await SurveyRun.start((model) => {
     const dim = model.config.representationDim;
@@ -50,10 +57,8 @@ export async function embedSurvey(options: EmbedOptions): Promise<EmbedResult> {
     return {
       kind: 'embed',
       valueColumns: Array.from({ length: dim }, (_, j) => ({ name: featureColumn(j, dim), type: 'FLOAT' as const })),
-      settings: {},
-      async compute(m, encoder, images, ids) {
-        return (await forwardBatch(m, encoder, images, ids, 0, 0)).representation;
-      },
+      settings: { orientations },
+      compute: (m, encoder, images, ids) => orientedRepresentation((x, n) => encoder.represent(x, n), images, ids.length, m.config, orientations),
     };
   }, options);
   try {

@@ -12,3 +12,7 @@ export {
 export { summariseConcentrations } from './uncertainty.js';
 export { openEncoder, INFERENCE_ENGINES, DEFAULT_INFERENCE_ENGINE, type InferenceEngine, type Encoder, type EncoderOptions } from './engine.js';
 export { calibration, midPit, betaCdf, type CalibrationOptions, type CalibrationReport, type QuestionCalibration } from './calibration.js';
+export {
+  orientedRepresentation, dihedralTransform, checkOrientationMode, ORIENTATION_MODES, DEFAULT_ORIENTATIONS, DIHEDRAL_TRANSFORMS,
+  type OrientationMode,
+} from './orientation.js';

@@ -1,13 +1,17 @@
 /**
  * Query images that are not in the survey: embedded with the model the index's embeddings
- * came from, through the same path as `embedSurvey` (readImage → prepareImages → encoder),
- * then mapped to the indexed columns (the PCA fit for `pca_` columns).
+ * came from, through the same path as `embedSurvey` (readImage → prepareImages → encoder,
+ * averaged over the 8 dihedral transforms as `embed` does by default), then mapped to the
+ * indexed columns (the PCA fit for `pca_` columns). Embeddings written with
+ * `orientations: 'single'` hold the same representation plus orientation noise, so the
+ * orientation-free query is the better estimate for them too (and costs 8 passes of one image).
  */
 import { readImage } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { OptionError } from '../errors.js';
 import { loadModel, prepareImages, decodeSize, type GalaxyModel } from '../models/index.js';
 import { applyPca, loadPca, type PcaModel } from '../predict/pca.js';
+import { orientedRepresentation } from '../predict/orientation.js';
 import type { IndexManifest } from './manifest.js';
 
 const PCA_RE = /^pca_(\d+)$/;
@@ -61,8 +65,8 @@ export class ImageEmbedder {
   async embed(paths: readonly string[]): Promise<Float32Array> {
     const { config } = this.model;
     const images = await Promise.all(paths.map((p) => readImage(p, { size: decodeSize(config), channels: config.bands })));
-    const rep = await this.model.embed(prepareImages(images, config));
     const n = paths.length;
+    const rep = await orientedRepresentation((x) => this.model.embed(x), prepareImages(images, config), n, config, 'dihedral');
     const full = this.pca ? applyPca(this.pca, rep, n) : rep;
     const width = this.pca ? this.pca.components.length : config.representationDim;
     const d = this.pick.length;

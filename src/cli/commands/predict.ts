@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
-  embedSurvey, fitPcaFromFiles, parseShard, predictSurvey, INFERENCE_ENGINES, DEFAULT_INFERENCE_ENGINE,
-  type InferenceEngine, type PcaModel, type SurveyOptions, type SurveyResult,
+  embedSurvey, fitPcaFromFiles, parseShard, predictSurvey, INFERENCE_ENGINES, DEFAULT_INFERENCE_ENGINE, ORIENTATION_MODES, DEFAULT_ORIENTATIONS,
+  type InferenceEngine, type OrientationMode, type PcaModel, type SurveyOptions, type SurveyResult,
 } from '../../predict/index.js';
 import { OptionError } from '../../errors.js';
 import { createProgress } from '../progress.js';
@@ -103,10 +103,15 @@ export function register(program: Command): void {
   surveyFlags(program.command('embed').description('write the representation of every galaxy of a survey (a fine-tuned model: its encoder\'s), optionally with PCA (sharded, resumable)'))
     .option('--pca <k>', 'fit K principal components on this run and add pca_ columns (saved as <out>.pca.json)', int)
     .option('--pca-model <file>', 'apply a saved PCA (from `galmorph pca fit` or an earlier --pca run)')
-    .action(async (o: RunFlags & { pca?: number; pcaModel?: string }) => {
+    .option(
+      '--orientations <mode>',
+      `${ORIENTATION_MODES.join(' or ')}: dihedral averages the representation over the 8 rotations by 90° and mirror images ` +
+        `(orientation-free, better for similarity search; 8 encoder passes), single takes one pass (default ${DEFAULT_ORIENTATIONS})`,
+    )
+    .action(async (o: RunFlags & { pca?: number; pcaModel?: string; orientations?: OrientationMode }) => {
       if (o.pca !== undefined && o.pcaModel !== undefined) throw new OptionError('give --pca or --pca-model, not both');
       const pca = o.pca !== undefined ? { components: o.pca } : o.pcaModel !== undefined ? { path: o.pcaModel } : undefined;
-      const r = await withProgress('embed', (p) => embedSurvey({ ...surveyOptions(o, p), pca }));
+      const r = await withProgress('embed', (p) => embedSurvey({ ...surveyOptions(o, p), pca, orientations: o.orientations }));
       report('embedded', r);
       if (r.pca) reportPca(r.pca.model, r.pca.path);
     });
