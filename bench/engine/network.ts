@@ -31,9 +31,12 @@ import { getSchema } from '../../src/schema/index.js';
 import { ReplicaCore, readWeights, type Shard } from '../../src/train/replica.js';
 import { measureTwoCores } from './threads.js';
 
+type TorchRates = { forward_images_per_s: number; train_images_per_s: number; forward_images_per_s_cpu?: number; train_images_per_s_cpu?: number };
 type TorchResult = {
-  by_threads?: Record<string, { forward_images_per_s: number; train_images_per_s: number; forward_images_per_s_cpu?: number; train_images_per_s_cpu?: number }>;
+  by_threads?: Record<string, TorchRates>;
   error?: string;
+  /** How many runs the rates are the best of. */
+  runs?: number;
 };
 
 const { values: opts } = parseArgs({
@@ -140,7 +143,7 @@ async function timeSingle(config: ModelConfig, nAnswers: number, ceilingShapes?:
   return { train: t.train, forward: t.forward, ceiling };
 }
 
-function runTorch(config: ModelConfig, nAnswers: number): Record<string, unknown> {
+function runTorch(config: ModelConfig, nAnswers: number): TorchResult {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'galmorph-engine-bench-'));
   const spec = path.join(dir, 'spec.json');
   writeFileSync(spec, JSON.stringify({ architecture: config.architecture, inputSize: config.inputSize, bands: config.bands, nAnswers }));
@@ -154,6 +157,17 @@ function runTorch(config: ModelConfig, nAnswers: number): Record<string, unknown
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
+/**
+ * Two PyTorch runs merged rate by rate, keeping the faster: on a shared machine other jobs slow
+ * either side unevenly, and PyTorch's best of the two keeps the ratios conservative.
+ */
+function fasterTorch(a: TorchResult, b: TorchResult): TorchResult {
+  if (a.by_threads === undefined || b.by_threads === undefined) return a.by_threads === undefined ? b : a;
+  const faster = (ra: TorchRates, rb: TorchRates | undefined) =>
+    Object.fromEntries(Object.entries(ra).map(([k, v]) => [k, Math.max(v, rb?.[k as keyof TorchRates] ?? 0)])) as TorchRates;
+  return { ...a, by_threads: Object.fromEntries(Object.entries(a.by_threads).map(([t, ra]) => [t, faster(ra, b.by_threads![t])])), runs: 2 };
+}
+
 const info: EngineInfo = await initEngine({ backend: 'wasm' });
 const schema = getSchema('decals-dr5');
 const probe = createModel({ schema, architecture: opts.arch, size: Number(opts.size) });
@@ -161,6 +175,8 @@ const config = probe.config;
 probe.dispose();
 const flops = forwardFlopsPerImage(config);
 const loadBefore = os.loadavg();
+console.error('PyTorch…');
+const torchBefore = runTorch(config, schema.nAnswers);
 console.error('single-thread wasm…');
 const single = await timeSingle(config, schema.nAnswers, flops.conv3x3);
 console.error('two cores: data-parallel workers, threaded wasm build…');
@@ -174,8 +190,8 @@ else {
   native = { info: nativeInfo, single: await timeSingle(config, schema.nAnswers), two: await measureTwoCores(config, schema.nAnswers, batch, rounds, 'native') };
   await initEngine({ backend: 'wasm' });
 }
-console.error('PyTorch…');
-const torch = runTorch(config, schema.nAnswers) as TorchResult;
+console.error('PyTorch again…');
+const torch = fasterTorch(torchBefore, runTorch(config, schema.nAnswers));
 
 const trainGflop = (3 * flops.total) / 1e9;
 const fwdGflop = flops.total / 1e9;
@@ -219,7 +235,8 @@ const report = {
     'Headline ratios are for 2 free cores, from CPU time so that other jobs on a shared machine do not distort them: ' +
     'galmorph = its 1-core rate x the paired-round speedup of data-parallel workers (critical path: slower worker + ' +
     'gradient averaging, vs one replica); PyTorch = its 1-thread ' +
-    'CPU-time rate x 2 (perfect 2-thread scaling, an upper bound for PyTorch, so the ratio is conservative). Forward: ' +
+    'CPU-time rate x 2 (perfect 2-thread scaling, an upper bound for PyTorch, so the ratio is conservative), each PyTorch rate ' +
+    'the faster of a run before and a run after galmorph\'s. Forward: ' +
     'per core, 1 thread each (both shard inference over cores alike). Wall-clock figures of the same run are under measured_wall.',
   train_ratio_vs_pytorch: pt1?.train_images_per_s_cpu ? galmorph.workers2.train_images_per_s_free_cores_estimate / (2 * pt1.train_images_per_s_cpu) : null,
   forward_ratio_vs_pytorch: pt1?.forward_images_per_s_cpu ? galmorph.single.forward_images_per_s_cpu / pt1.forward_images_per_s_cpu : null,
