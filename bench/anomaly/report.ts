@@ -90,7 +90,7 @@ export function renderMarkdown(r: Report & { rerank?: SpeedReport }): string {
   L.push(`- ${r.galaxies} simulated galaxies (\`${r.catalog}\`), ${r.components} standardised PCA components; ${r.repeats} repeats (seeds 0…${r.repeats - 1}).`);
   L.push(`- Protocol: ${r.protocol}.`);
   if (r.commands?.length) L.push(`- Reproduce: ${r.commands.map((c) => `\`${c}\``).join(', then ')}.`);
-  L.push('- Methods: **galmorph** = exact GP (rational-quadratic + white kernel) on the PCA features, queries by expected improvement (trade-off 0.5) over min(best score, 4); **GP + EI over best** = the same with improvement over the best score so far (Walmsley et al. 2022); **isolation-forest order** = the researcher labels down the anomaly ranking, the rest ranked by anomaly score; **random order** = labels in random order, the rest in random order.');
+  L.push('- Methods: **galmorph** = exact GP (rational-quadratic + white kernel) on the PCA features (fixed kernel while every score is equal), queries by expected improvement (trade-off 0.5) over min(best score, 4), each batch of 10 picked one at a time with the kriging believer; **gp(xi=0)** = the same with trade-off 0; **GP + EI over best** = the same with improvement over the best score so far (Walmsley et al. 2022); **isolation-forest order** = the researcher labels down the anomaly ranking, the rest ranked by anomaly score; **random order** = labels in random order, the rest in random order.');
   L.push(`- Generated ${r.generated} on ${r.machine.cpus} cores, Node ${r.machine.node}.`, '');
   for (const [name, e] of Object.entries(r.researchers)) {
     L.push(`## ${name}`, '', `${e.description}. Interesting (score ≥ 4): ${e.interesting} galaxies (${(100 * e.interesting_fraction).toFixed(2)}%).`, '');

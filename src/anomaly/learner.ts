@@ -9,8 +9,9 @@
  *
  * Acquisition: the first batch is drawn at random (`coldStart: 'random'`, as Walmsley et al.)
  * or from the top 2% of the anomaly ranking (`'anomalous'`, Astronomaly's start); every later
- * batch is the `batchSize` galaxies of highest expected improvement (acquisition.ts), which
- * weighs predicted interest against uncertainty. A galaxy that has been asked once —
+ * batch is chosen by expected improvement (acquisition.ts), which weighs predicted interest
+ * against uncertainty, one galaxy at a time with the kriging believer so that a batch does not
+ * spend itself on one neighbourhood. A galaxy that has been asked once —
  * answered, skipped or pending — is never asked again.
  *
  * Tried and dropped (bench/anomaly, stand-in representation): a GP prior mean linear in the
