@@ -113,7 +113,7 @@ export function renderMarkdown(r: Report & { rerank?: SpeedReport }): string {
       L.push(`| ${x.labels} | ${x.rank_seconds.toFixed(2)} | ${x.rank_cpu_seconds.toFixed(2)} | ${x.predict_seconds.toFixed(2)} | ${x.sort_seconds.toFixed(2)} | ${x.fit_seconds.toFixed(2)} | ${x.next_batch_seconds.toFixed(2)} | ${x.next_batch_sigma_rows.toLocaleString('en')} |`);
     }
     L.push('', `Isolation forest (200 trees, fit + score of all ${s.galaxies.toLocaleString('en')}): ${s.isolation_forest_seconds.toFixed(1)} s (once per session).`);
-    L.push('', 'The two cores were shared with a training run during these measurements, so the two prediction threads mostly took turns (wall ≈ CPU). The CPU column is the work; with two free cores the wall time of the same work is expected near half of it — not measured here.', '');
+    L.push('', 'The CPU column is the work; wall time below it is the prediction threads running side by side, wall ≈ CPU means they took turns on cores busy with other jobs (see the load average).', '');
   }
   return L.join('\n');
 }
