@@ -5,9 +5,9 @@ import type { TransferTask } from './tasks.js';
 /** One finished job: a model and its test scores. */
 export interface Row {
   key: string;
-  kind: 'sdss' | 'transfer' | 'decals' | 'scratch';
+  kind: 'sdss' | 'ceiling' | 'transfer' | 'decals' | 'scratch';
   task: string;
-  /** Labels it was trained on (SDSS-like for `sdss`, DES-like otherwise). */
+  /** Labels it was trained on (SDSS-like for `sdss`, DES-like otherwise; galaxies simulated for `ceiling`). */
   n: number;
   seed: number;
   /** On the DES-like test set. */
@@ -51,6 +51,9 @@ export interface TaskSummary {
   beforeByMag: MagBinScore[];
   /** SDSS model on SDSS-like test galaxies (r < 17.77). */
   sdssInDomain: ClassificationScore | null;
+  /** DECaLS-sim base fine-tuned on thousands of DES-like labels, on the DES-like test set. */
+  ceiling: ClassificationScore | null;
+  ceilingByMag: MagBinScore[];
   sdssTrainSeconds: number | null;
   /** arm → N → aggregate. */
   arms: Record<string, Record<string, Aggregate>>;
@@ -96,6 +99,7 @@ export function summarise(rows: Row[], tasks: readonly TransferTask[], settings:
   for (const task of tasks) {
     const mine = rows.filter((r) => r.task === task.name);
     const sdss = mine.find((r) => r.kind === 'sdss');
+    const ceiling = mine.find((r) => r.kind === 'ceiling');
     const arms: TaskSummary['arms'] = {};
     for (const arm of ['transfer', 'decals', 'scratch']) {
       for (const n of settings.ns) {
@@ -105,7 +109,7 @@ export function summarise(rows: Row[], tasks: readonly TransferTask[], settings:
     }
     out.tasks[task.name] = {
       definition: task.definition, classes: task.classes, counts: counts[task.name],
-      before: sdss?.des ?? null, beforeByMag: sdss?.desByMag ?? [], sdssInDomain: sdss?.sdss ?? null, sdssTrainSeconds: sdss?.trainSeconds ?? null, arms,
+      before: sdss?.des ?? null, beforeByMag: sdss?.desByMag ?? [], sdssInDomain: sdss?.sdss ?? null, ceiling: ceiling?.des ?? null, ceilingByMag: ceiling?.desByMag ?? [], sdssTrainSeconds: sdss?.trainSeconds ?? null, arms,
     };
   }
   const primary = out.tasks[tasks[0].name];
@@ -147,10 +151,12 @@ export function renderMarkdown(s: Summary): string {
     lines.push(`## ${name}`, '', `Labels: ${t.definition}.`, '');
     lines.push(`Labelled galaxies: ${Object.entries(t.counts).map(([set, c]) => `${set} ${Object.entries(c).map(([k, v]) => `${v} ${k}`).join(' / ')}`).join('; ')}.`, '');
     lines.push(`| model | DES labels | accuracy | completeness ${a} | purity ${a} | completeness ${b} | purity ${b} | s/run |`, '|---|---|---|---|---|---|---|---|');
-    const score = (label: string, x: ClassificationScore, secs: number | null) =>
-      lines.push(`| ${label} | 0 | ${f3(x.accuracy)} | ${f3(x.perClass[a].completeness)} | ${f3(x.perClass[a].purity)} | ${f3(x.perClass[b].completeness)} | ${f3(x.perClass[b].purity)} | ${secs === null ? '' : secs.toFixed(0)} |`);
+    const score = (label: string, x: ClassificationScore, secs: number | null, desLabels = 0) =>
+      lines.push(`| ${label} | ${desLabels} | ${f3(x.accuracy)} | ${f3(x.perClass[a].completeness)} | ${f3(x.perClass[a].purity)} | ${f3(x.perClass[b].completeness)} | ${f3(x.perClass[b].purity)} | ${secs === null ? '' : secs.toFixed(0)} |`);
     if (t.sdssInDomain) score('SDSS model on SDSS-like test galaxies, r < 17.77 (in-domain)', t.sdssInDomain, t.sdssTrainSeconds);
     if (t.before) score('**SDSS model on DES-like images (before)**', t.before, null);
+    const nCeiling = Object.values(t.counts['des-ceiling'] ?? {}).reduce((a, b) => a + b, 0);
+    if (t.ceiling) score(`DECaLS-sim base fine-tuned like the SDSS model on the DES-like labels of another simulation (ceiling reference)`, t.ceiling, null, nCeiling);
     const ns = [...new Set(Object.values(t.arms).flatMap((m) => Object.keys(m)))].sort((x, y) => Number(x) - Number(y));
     for (const n of ns) {
       for (const [arm, byN] of Object.entries(t.arms)) {
@@ -167,11 +173,13 @@ export function renderMarkdown(s: Summary): string {
       const big = ns[ns.length - 1];
       const others = Object.keys(t.arms).filter((arm) => arm !== 'transfer' && t.arms[arm][big]);
       lines.push(`DES-like test accuracy by r magnitude (SDSS model before; after = fine-tuned on N DES-like labels, mean over seeds):`, '');
-      lines.push(`| r | test galaxies | before | ${ns2.map((n) => `after ${n}`).join(' | ')} | ${others.map((arm) => `${ARM_SHORT[arm]}, ${big}`).join(' | ')} |`);
-      lines.push(`|---|---|---|${ns2.map(() => '---|').join('')}${others.map(() => '---|').join('')}`);
+      const ceil = t.ceilingByMag.length ? ' ceiling |' : '';
+      lines.push(`| r | test galaxies | before | ${ns2.map((n) => `after ${n}`).join(' | ')} | ${others.map((arm) => `${ARM_SHORT[arm]}, ${big}`).join(' | ')} |${ceil}`);
+      lines.push(`|---|---|---|${ns2.map(() => '---|').join('')}${others.map(() => '---|').join('')}${ceil ? '---|' : ''}`);
       t.beforeByMag.forEach((b, i) => {
         const cells = [...ns2.map((n) => t.arms.transfer[n].accuracyByMag[i]), ...others.map((arm) => t.arms[arm][big].accuracyByMag[i])];
-        lines.push(`| ${b.bin} | ${b.n} | ${f3(b.accuracy)} | ${cells.map(f3).join(' | ')} |`);
+        const c = t.ceilingByMag[i] ? ` ${f3(t.ceilingByMag[i].accuracy)} |` : '';
+        lines.push(`| ${b.bin} | ${b.n} | ${f3(b.accuracy)} | ${cells.map(f3).join(' | ')} |${c}`);
       });
       lines.push('');
     }

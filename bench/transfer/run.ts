@@ -13,6 +13,9 @@
  *   transfer  that SDSS model fine-tuned on N DES-like labels (--mode)
  *   decals    the DECaLS-sim base fine-tuned on the same N labels, the same way (no SDSS labels)
  *   scratch   the same architecture from random initialisation, all layers trained on the N labels
+ *   ceiling   the DECaLS-sim base fine-tuned like the SDSS model, but on all labelled galaxies of
+ *             a --ceiling-n DES-like simulation: what this network reaches at DES depth with
+ *             thousands of DES-like labels, the level the "after" rows can hope for
  *
  * Every fine-tune is the library's `finetune()`, as `galmorph finetune` runs it: N labels are
  * split 80/20 into training and early-stopping validation. Test: `--test` labelled galaxies
@@ -61,6 +64,8 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: 'smooth-featured,edge-on' },
     arms: { type: 'string', default: 'transfer,decals,scratch' },
     'scratch-tasks': { type: 'string', default: 'smooth-featured' },
+    'ceiling-n': { type: 'string', default: '4000' },
+    'ceiling-tasks': { type: 'string', default: 'smooth-featured' },
     base: { type: 'string', default: 'models/galmorph-decals-sim' },
     size: { type: 'string', default: 'auto' },
     jobs: { type: 'string', default: '2' },
@@ -71,7 +76,7 @@ const { values: args } = parseArgs({
 });
 
 /** Simulation seeds: SDSS-like training survey, DES-like label pool, test galaxies (both surveys). */
-const SEED = { sdssTrain: 9201, desPool: 9202, test: 9203 } as const;
+const SEED = { sdssTrain: 9201, desPool: 9202, test: 9203, desCeiling: 9204 } as const;
 /** Lowest share of simulated galaxies a task labels (edge-on in the r < 20 DES-like survey: ≈ 0.41). */
 const MIN_LABEL_RATE = 0.35;
 /** Bright edges of the r bins the DES-like test accuracy is broken down by (SDSS's own range first). */
@@ -93,6 +98,8 @@ const settings = {
   tasks: args.tasks!.split(','),
   arms: args.arms!.split(','),
   scratchTasks: args['scratch-tasks']!.split(','),
+  nCeiling: int(args['ceiling-n']!, 'ceiling-n'),
+  ceilingTasks: args['ceiling-tasks']!.split(','),
   base: args.base!,
   // The shipped model's decode size unless told: it sees the pixels it was trained on.
   size: args.size === 'auto' ? decodeSize(baseConfig) : int(args.size!, 'size'),
@@ -106,7 +113,10 @@ const baseId = createHash('sha256')
 const data = resolve(args.data!);
 // Task definitions are part of the fingerprint: a changed label rule retrains everything.
 const fingerprint = hashString(
-  JSON.stringify({ ...settings, baseId, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, labels: TASKS.map((t) => t.definition) }),
+  JSON.stringify({
+    ...settings, baseId, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, nCeiling: undefined, ceilingTasks: undefined,
+    labels: TASKS.map((t) => t.definition),
+  }),
 ).toString(16);
 const runDir = join(data, `run-${fingerprint}`);
 const rowsFile = join(data, `rows-${fingerprint}.jsonl`);
@@ -115,13 +125,14 @@ const nTestSim = Math.ceil(settings.test / MIN_LABEL_RATE);
 const sim = (survey: 'sdss' | 'des', seed: number, n: number, magLimit: number) => ({
   survey, seed, n, magLimit, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}-${CAMPAIGN}${magLimit === MAG_FAINT ? '' : `-r${magLimit}`}`),
 });
-const SETS = {
+type SetName = 'sdss-train' | 'des-pool' | 'des-test' | 'sdss-test' | 'des-ceiling';
+const SETS: Partial<Record<SetName, ReturnType<typeof sim>>> = {
   'sdss-train': sim('sdss', SEED.sdssTrain, settings.nTrain, MAG_FAINT),
   'des-pool': sim('des', SEED.desPool, nPool, settings.desMagLimit),
   'des-test': sim('des', SEED.test, nTestSim, settings.desMagLimit),
   'sdss-test': sim('sdss', SEED.test, nTestSim, MAG_FAINT),
+  ...(settings.nCeiling > 0 ? { 'des-ceiling': sim('des', SEED.desCeiling, settings.nCeiling, settings.desMagLimit) } : {}),
 };
-type SetName = keyof typeof SETS;
 const labelsFile = (task: string, set: string) => join(runDir, 'labels', task, `${set}.csv`);
 const poolFile = (task: string, n: number, seed: number) => join(runDir, 'labels', task, `des-pool-n${n}-seed${seed}.csv`);
 /** The SDSS model depends only on these, not on the DES-like side: reruns reuse it. */
@@ -130,7 +141,7 @@ const sdssModel = (task: string) =>
 
 interface Job {
   key: string;
-  kind: 'sdss' | 'transfer' | 'decals' | 'scratch';
+  kind: Row['kind'];
   task: string;
   n: number;
   seed: number;
@@ -158,11 +169,13 @@ async function runJob(job: Job): Promise<void> {
   const t0 = performance.now();
   const common = { task: 'binary' as const, classes: task.classes, valFraction: 0.2, log };
   let out: string;
-  if (job.kind === 'sdss') {
-    out = sdssModel(job.task);
+  if (job.kind === 'sdss' || job.kind === 'ceiling') {
+    // Thousands of labels of one survey: the SDSS-like training set, or the DES-like ceiling set.
+    const [labels, dir] = job.kind === 'sdss' ? [labelsFile(job.task, 'sdss-train'), sdssModel(job.task)] : [labelsFile(job.task, 'des-ceiling'), join(runDir, 'models', job.task, `ceiling-n${job.n}`)];
+    out = dir;
     // finetune() writes config.json last: its presence means the model is complete.
     if (!existsSync(join(out, 'config.json'))) {
-      await finetune({ ...common, base: settings.base, labels: labelsFile(job.task, 'sdss-train'), out, mode: settings.sdssMode, epochs: settings.epochs, valFraction: 0.1, patience: 3 });
+      await finetune({ ...common, base: settings.base, labels, out, mode: settings.sdssMode, epochs: settings.epochs, valFraction: 0.1, patience: 3 });
     }
   } else {
     out = join(runDir, 'models', job.task, `${job.kind}-n${job.n}-seed${job.seed}`);
@@ -238,7 +251,7 @@ for (const task of tasks) counts[task.name] = await writeLabelFiles(task);
 /** Label tables of one task: all of each simulated set (tests cut to --test), and the seeded DES pool subsets. */
 async function writeLabelFiles(task: TransferTask): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
-  for (const [set, { dir }] of Object.entries(SETS) as [SetName, (typeof SETS)[SetName]][]) {
+  for (const [set, { dir }] of Object.entries(SETS) as [SetName, ReturnType<typeof sim>][]) {
     const cat = await readTable(join(dir, 'catalog.parquet'), { columns: ['id', 'image_path', 'mag_r', ...task.columns] });
     let rows = cat.rows.flatMap((r) => {
       const label = task.label(r);
@@ -270,6 +283,9 @@ const jobs: Job[] = [];
 for (const task of tasks) {
   const sdssKey = `sdss:${task.name}`;
   jobs.push({ key: sdssKey, kind: 'sdss', task: task.name, n: settings.nTrain, seed: 0 });
+  if (settings.nCeiling > 0 && settings.ceilingTasks.includes(task.name)) {
+    jobs.push({ key: `ceiling:${task.name}:${settings.nCeiling}`, kind: 'ceiling', task: task.name, n: settings.nCeiling, seed: 0 });
+  }
   for (const arm of settings.arms) {
     if (arm === 'scratch' && !settings.scratchTasks.includes(task.name)) continue;
     if (!['transfer', 'decals', 'scratch'].includes(arm)) throw new Error(`--arms: unknown arm "${arm}"`);
