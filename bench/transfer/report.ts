@@ -198,7 +198,7 @@ export function renderPlot(s: Summary): string {
   const parts: string[] = [];
   tasks.forEach(([name, t], k) => {
     const x0 = k * W;
-    const vals = [t.before?.accuracy, t.sdssInDomain?.accuracy, ...Object.values(t.arms).flatMap((m) => Object.values(m).map((g) => g.accuracy - g.accuracyStd))]
+    const vals = [t.before?.accuracy, t.sdssInDomain?.accuracy, t.ceiling?.accuracy, ...Object.values(t.arms).flatMap((m) => Object.values(m).map((g) => g.accuracy - g.accuracyStd))]
       .filter((v): v is number => typeof v === 'number');
     const lo = Math.max(0, Math.floor((Math.min(...vals, 0.9) - 0.02) * 20) / 20);
     const X = (i: number) => x0 + m.l + ((i + 0.5) / ns.length) * (W - m.l - m.r);
@@ -216,6 +216,7 @@ export function renderPlot(s: Summary): string {
     };
     hline(t.before?.accuracy, '#d62728', 'SDSS model, before');
     hline(t.sdssInDomain?.accuracy, '#2ca02c', 'SDSS model on SDSS-like');
+    hline(t.ceiling?.accuracy, '#9467bd', 'ceiling: thousands of DES-like labels');
     for (const [arm, byN] of Object.entries(t.arms)) {
       const pts = ns.map((n, i) => [i, byN[String(n)]] as const).filter(([, g]) => g);
       const c = ARM_COLOUR[arm];

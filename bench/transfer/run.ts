@@ -22,8 +22,8 @@
  * of a separate DES-like simulation (a third seed), never used for any choice; its accuracy is
  * also reported per r-magnitude bin, to show where the gap is.
  *
- *   npx tsx bench/transfer/run.ts                                  # full run (see reports/transfer.md for its cost)
- *   npx tsx bench/transfer/run.ts --n-train 600 --ns 100 --seeds 0 --test 200 --epochs 2 --scratch-epochs 3
+ *   nice -n 10 npx tsx bench/transfer/run.ts     # full run: ~45 min on a busy 2-core machine (64 px base)
+ *   npx tsx bench/transfer/run.ts --n-train 600 --ns 100 --seeds 0 --test 200 --epochs 2 --scratch-epochs 3 --ceiling-n 0
  *
  * Jobs run in `--jobs` child processes (the wasm engine is single-threaded). Each finished
  * row is appended to data/transfer/rows-<fingerprint>.jsonl; a rerun skips finished rows and
