@@ -116,7 +116,7 @@ test('shards of a fine-tuned run union to the full run; embed uses the fine-tune
   assert.deepEqual(parts, (await readTable(full)).rows);
 
   const emb = join(tmp(), 'e.parquet');
-  const r = await embedSurvey({ model: models.binary, catalog, out: emb, engine: 'tfjs' });
+  const r = await embedSurvey({ model: models.binary, catalog, out: emb, engine: 'tfjs', orientations: 'single' });
   assert.equal(r.ok, N);
   const m = await loadFinetuned(models.binary);
   const img = await readImage(join(data.images, 'g000.png'), { size: decodeSize(m.config), channels: m.config.bands });
