@@ -103,7 +103,7 @@ export const SEEN_FEATURES: readonly Feature[] = [
 ];
 
 /** The truth's featureless twin for one feature (see SEEN_FEATURES). */
-export function twinOf(t: GalaxyTruth, feature: Feature): GalaxyTruth {
+function twinOf(t: GalaxyTruth, feature: Feature): GalaxyTruth {
   const twin = structuredClone(t);
   feature.twin(twin);
   return twin;
@@ -168,8 +168,7 @@ export function featureDetectability(
   const present = SEEN_FEATURES.filter((f) => f.has(t));
   if (!present.length) return out;
   const render = (truth: GalaxyTruth) => renderGalaxy(truth, survey, { size, seed, noise: false });
-  const full = render(t);
-  const clean = grey(toRgb(full, survey));
+  const clean = grey(toRgb(render(t), survey));
   const noisy = grey(noisyRgb);
   // Local display variance over 7×7 pixels; 8-bit quantisation (1/12 grey²) is the floor.
   const sSq = integral(noisy.map((x, i) => (x - clean[i]) ** 2), size);
