@@ -147,11 +147,10 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
     previous.schema ??= 'decals-dr5';
     previous.magLimit ??= MAG_FAINT;
     previous.visibility ??= 'analytic';
-    const wanted = { ...manifest, magLimit: o.magLimit, visibility: o.visibility };
     for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'magLimit', 'visibility', 'fits', 'chunkSize'] as const) {
-      if (previous[key] !== wanted[key]) {
+      if (previous[key] !== o[key]) {
         throw new OptionError(
-          `${o.out} holds a survey made with ${key}=${previous[key]}, not ${wanted[key]}; rerun with the same options to resume, or choose another --out`,
+          `${o.out} holds a survey made with ${key}=${previous[key]}, not ${o[key]}; rerun with the same options to resume, or choose another --out`,
         );
       }
     }
