@@ -198,7 +198,7 @@ export const seenScore = (d: number): number => 1 - Math.pow(2, -d * d);
 export function imageVisibility(
   t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, analytic: Visibility,
 ): Visibility {
-  const v: Visibility = { ...analytic };
+  const v: Visibility = { ...analytic, fromImage: true };
   for (const f of SEEN_FEATURES) (v[f.name] as number) = 0;
   for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec)) {
     const view = name === 'bar' || name === 'arms' || name === 'ring' ? viewingFactor[name](t) : 1;

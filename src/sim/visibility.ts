@@ -42,6 +42,11 @@ export interface Visibility {
   lens: number;
   /** How much stars or imaging artifacts dominate the cutout. */
   artifact: number;
+  /**
+   * Feature scores were judged from the displayed cutout (seen.ts). Volunteers' answers
+   * then depend on nothing the image does not show: no share of a hidden interaction stage.
+   */
+  fromImage?: true;
 }
 
 const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);

@@ -203,3 +203,21 @@ test('votes: GZ2 volunteers name rings, lenses and mergers as the odd feature', 
   assert.ok(share((t) => !!t.lens && seen(t).lens > 0.6, 'odd-feature-gz2_lens-or-arc') > 0.5);
   assert.ok(share((t) => t.mergerState === 'merger' && seen(t).companion > 0.6, 'odd-feature-gz2_merger') > 0.4);
 });
+
+test('votes: image-judged visibility lets no hidden disturbance into the merging and odd-feature answers', () => {
+  const disturbed = find((t) => t.mergerState === 'major-disturbance', 3);
+  assert.equal(disturbed.length, 3);
+  for (const t of disturbed) {
+    const hidden: Visibility = { ...seen(t), tidal: 0, companion: 0, detail: 1 };
+    const analytic = answerModel(t, hidden);
+    const image = answerModel(t, { ...hidden, fromImage: true });
+    // The analytic model still passes 35% of the stage (μ = 0.7 → mostly "minor").
+    assert.ok(analytic.merging.none < 0.6, `analytic none ${analytic.merging.none}`);
+    assert.ok(image.merging.none > 0.9, `image none ${image.merging.none}`);
+    assert.ok(analytic['odd-feature'].disturbed > 0.2);
+    assert.equal(image['odd-feature'].disturbed, 0);
+    // Once the tails show, the stage is read in full either way.
+    const shown = answerModel(t, { ...hidden, tidal: 1, fromImage: true });
+    assert.ok(shown.merging['major-disturbance'] > 0.6, `shown major ${shown.merging['major-disturbance']}`);
+  }
+});

@@ -135,10 +135,11 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
     'more-than-4': ((1 - cant) * w[4]) / ws, 'cant-tell': cant,
   };
 
-  // --- merging: perceived interaction stage
+  // --- merging: perceived interaction stage. The analytic scores undercount what shows, so
+  // that model lets 35% of the stage through regardless; image-judged scores are trusted.
   const stage = { none: 0, 'minor-disturbance': 1, 'major-disturbance': 2, merger: 3 }[t.mergerState];
   const seen = Math.max(v.tidal, v.companion);
-  const mu = stage * (0.35 + 0.65 * seen);
+  const mu = stage * (v.fromImage ? seen : 0.35 + 0.65 * seen);
   const [mNone, mMinor, mMajor, mMerger] = ordinal(mu, 0.3 + 0.15 * (1 - v.detail), [0.5, 1.5, 2.5]);
   model.merging = { none: mNone, 'minor-disturbance': mMinor, 'major-disturbance': mMajor, merger: mMerger };
 
@@ -151,7 +152,9 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
 
   // --- GZ2's "which odd feature?": asked after "yes", so each answer is the share of the
   // oddness its feature explains; a small "other" for what volunteers cannot name.
-  const disturbed = t.mergerState === 'minor-disturbance' || t.mergerState === 'major-disturbance' ? 0.6 * Math.max(v.tidal, v.detail) : 0.3 * v.tidal;
+  const disturbedState = t.mergerState === 'minor-disturbance' || t.mergerState === 'major-disturbance';
+  // Analytic mode lets a resolved body stand in for an unseen disturbance; image mode does not.
+  const disturbed = disturbedState ? 0.6 * (v.fromImage ? v.tidal : Math.max(v.tidal, v.detail)) : 0.3 * v.tidal;
   const feature = {
     ring: 0.8 * v.ring, 'lens-or-arc': 0.8 * v.lens, disturbed, irregular: odd[5], 'dust-lane': odd[4],
     merger: t.mergerState === 'merger' ? 0.7 * Math.max(v.companion, v.tidal) : 0, other: 0.06,
