@@ -39,14 +39,26 @@ test('seen: each twin lacks only its feature and keeps the light where the eye c
   const ring = structuredClone(t);
   f('ring').twin(ring);
   assert.ok(ring.ring!.widthArcsec > t.ring!.widthArcsec && ring.ring!.fraction === t.ring!.fraction);
+  // Tails, like companions and arcs, are simply removed: the body keeps its light.
   const [tidal] = find((g) => g.tails.length > 0);
-  const light = (g: GalaxyTruth) => (g.bulge?.fraction ?? 0) + (g.disk?.fraction ?? 0) + (g.bar?.fraction ?? 0) + (g.arms?.fraction ?? 0) +
-    (g.ring?.fraction ?? 0) + g.clumps.reduce((s, c) => s + c.fraction, 0) + g.tails.reduce((s, c) => s + c.fraction, 0) +
-    g.shells.reduce((s, c) => s + c.fraction, 0);
   const noTails = structuredClone(tidal);
   f('tidal').twin(noTails);
   assert.equal(noTails.tails.length + noTails.shells.length, 0);
-  assert.ok(Math.abs(light(noTails) - light(tidal)) < 1e-12, 'total light kept');
+  assert.deepEqual({ ...noTails, tails: [], shells: [] }, { ...tidal, tails: [], shells: [] });
+});
+
+test('seen: tidal light counts only where it outshines the body beneath it', () => {
+  const [t] = find((g) => g.tails.length === 0 && g.shells.length === 0 && g.disk !== null && g.r50Arcsec > 3 && !g.pointSource);
+  const tail = (lengthArcsec: number) => {
+    const g = structuredClone(t);
+    g.tails = [{ fraction: 0.12, originDx: 0, originDy: 0, angleDeg: 30, lengthArcsec, curlDeg: 20, widthArcsec: 1.5, gr: 0.6 }];
+    return detectability(g).get('tidal')!;
+  };
+  // Buried in the body: a brighter body, no tail to see. Launched far out: plain to see.
+  const buried = tail(0.5 * t.r50Arcsec);
+  const long = tail(6 * t.r50Arcsec);
+  assert.ok(buried < 0.5, `buried tail d = ${buried}`);
+  assert.ok(long > 1, `long tail d = ${long}`);
 });
 
 test('seen: a feature made brighter is easier to see, one the galaxy lacks scores 0, and the scores are deterministic', () => {

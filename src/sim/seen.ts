@@ -13,8 +13,8 @@
  *          smooth ring of the same radial profile;
  *        - ring, clumps: the same light spread 4× wider in place, so the eye loses the sharp
  *          bump or knot but not the light;
- *        - tidal features: their light returned to the body (faint lumps off a smooth body);
- *        - companions, lensed arcs: simply removed (separate objects);
+ *        - tidal features, companions, lensed arcs: simply removed (light outside the body);
+ *          tidal light counts only where it outshines the body beneath it;
  *   2. put both through the colour stretch volunteers look at and take the grey-level
  *      difference Δ; the display noise comes from the noisy cutout itself (local variance);
  *   3. a feature is seen where some element stands out: over boxes of 1, 2 and 4 PSF widths,
@@ -30,7 +30,6 @@
  * difference is seen even where no lane is visible).
  * Costs one noise-free render per galaxy plus one per feature present.
  */
-import { scaleFractions } from './population.js';
 import { renderGalaxy } from './render.js';
 import { toRgb } from './rgb.js';
 import type { SurveyProfile } from './surveys.js';
@@ -56,21 +55,13 @@ interface Feature {
   has: (t: GalaxyTruth) => boolean;
   /** The featureless twin: a copy of the truth, changed in place. */
   twin: (t: GalaxyTruth) => void;
+  /**
+   * Seen only where its light outshines the body's: tidal light lying over the body reads as
+   * a slightly brighter body, not as a tail (the eye test would otherwise pass on any
+   * 4% brightening of the body by a tail's base).
+   */
+  beyondBody?: true;
 }
-
-/** Light of the body components (the ones scaleFractions scales), as a fraction of the total. */
-const bodyLight = (t: GalaxyTruth): number =>
-  (t.bulge?.fraction ?? 0) + (t.disk?.fraction ?? 0) + (t.bar?.fraction ?? 0) + (t.arms?.fraction ?? 0) + (t.ring?.fraction ?? 0) +
-  t.clumps.reduce((s, c) => s + c.fraction, 0);
-const tidalLight = (t: GalaxyTruth): number => t.tails.reduce((s, c) => s + c.fraction, 0) + t.shells.reduce((s, c) => s + c.fraction, 0);
-
-/** Remove a feature and return its light to the body, keeping the total flux. */
-const intoBody = (remove: (t: GalaxyTruth) => void) => (t: GalaxyTruth): void => {
-  const total = bodyLight(t) + tidalLight(t);
-  remove(t);
-  const body = bodyLight(t);
-  if (body > 0) scaleFractions(t, (total - tidalLight(t)) / body);
-};
 
 /** The features judged on the image, and each one's featureless twin. */
 export const SEEN_FEATURES: readonly Feature[] = [
@@ -96,8 +87,10 @@ export const SEEN_FEATURES: readonly Feature[] = [
     name: 'clumps', has: (t) => t.clumps.length > 0,
     twin: (t) => { for (const c of t.clumps) c.sigmaArcsec *= 4; },
   },
-  { name: 'tidal', has: (t) => t.tails.length + t.shells.length > 0, twin: intoBody((t) => { t.tails = []; t.shells = []; }) },
-  // Separate objects: the twin simply lacks them.
+  // Tails, shells, companions and lensed arcs lie outside the body: the twin simply lacks
+  // them. (Returning tidal light to the body instead brightens it by the tails' share, a
+  // change the eye test sees on the body even where no tail shows.)
+  { name: 'tidal', has: (t) => t.tails.length + t.shells.length > 0, twin: (t) => { t.tails = []; t.shells = []; }, beyondBody: true },
   { name: 'companion', has: (t) => t.companions.length > 0, twin: (t) => { t.companions = []; } },
   { name: 'lens', has: (t) => t.lens !== null, twin: (t) => { t.lens = null; } },
 ];
@@ -183,7 +176,8 @@ export function featureDetectability(
   const scales = [h0, 2 * h0, 4 * h0].filter((h) => 2 * h + 1 <= size);
   for (const f of present) {
     const g = grey(toRgb(render(twinOf(t, f)), survey));
-    out.set(f.name, elementDetectability(clean.map((x, i) => x - g[i]), variance, clean, size, scales));
+    const delta = clean.map((x, i) => (f.beyondBody && Math.abs(x - g[i]) < g[i] ? 0 : x - g[i]));
+    out.set(f.name, elementDetectability(delta, variance, clean, size, scales));
   }
   return out;
 }
