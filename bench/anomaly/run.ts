@@ -120,7 +120,7 @@ const report: Report = {
   label_counts: checkpoints,
   protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5), each batch chosen with the kriging believer; precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
   commands: [
-    ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32'] : []),
+    ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32 --visibility analytic'] : []),
     `npx tsx bench/anomaly/run.ts ${process.argv.slice(2).join(' ')}`,
   ],
   machine: { cpus: cpus().length, node: process.version },

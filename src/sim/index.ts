@@ -10,6 +10,6 @@ export { computeVisibility, visibleTags, ringLabel, type Visibility } from './vi
 export { toRgb } from './rgb.js';
 export { simulateVotes, answerModel, oracleFor, volunteerCount, type SimulatedVotes } from './votes.js';
 export { simulateGalaxy, catalogueRow, type SimulateGalaxyOptions, type SimulatedGalaxy } from './simulate.js';
-export { imageVisibility, featureDetectability, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
+export { imageVisibility, featureDetectability, DEFAULT_VISIBILITY, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 export { redshiftTruth } from './redshift.js';
 export { Rng } from './rng.js';

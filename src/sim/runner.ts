@@ -23,7 +23,7 @@ import { getSchema } from '../schema/index.js';
 import { getSurvey, type SurveyName } from './index.js';
 import { MAG_FAINT } from './population.js';
 import { checkMagLimit, checkVisibilityMode } from './simulate.js';
-import type { VisibilityMode } from './seen.js';
+import { DEFAULT_VISIBILITY, type VisibilityMode } from './seen.js';
 
 /** Options of {@link simulateSurvey}. */
 export interface SimulateOptions {
@@ -41,7 +41,7 @@ export interface SimulateOptions {
   schema?: string;
   /** Faint r limit of the galaxy population (SDSS spectroscopic 17.77; deeper for DES-like). @default 17.77 */
   magLimit?: number;
-  /** How volunteers judge visibility: analytic estimates or the displayed image. @default 'analytic' */
+  /** How volunteers judge visibility: the displayed image or analytic estimates. @default 'image' */
   visibility?: VisibilityMode;
   /** Also write per-band FITS images. @default false */
   fits?: boolean;
@@ -74,7 +74,7 @@ interface Manifest {
   schema?: string;
   /** Written only when not the default 17.77, so a default survey's files stay as they were. */
   magLimit?: number;
-  /** Written only when not the default 'analytic'. */
+  /** Absent in manifests written before it was recorded every time (= 'analytic'). */
   visibility?: VisibilityMode;
   fits: boolean;
   chunkSize: number;
@@ -114,7 +114,7 @@ function checkOptions(o: SimulateOptions): Required<Omit<SimulateOptions, 'onPro
   const schema = getSchema(o.schema ?? 'decals-dr5').name;
   if (!o.out) throw new OptionError('--out is required');
   const magLimit = checkMagLimit(o.magLimit ?? MAG_FAINT);
-  const visibility = checkVisibilityMode(o.visibility ?? 'analytic');
+  const visibility = checkVisibilityMode(o.visibility ?? DEFAULT_VISIBILITY);
   return { n, out: o.out, survey, size, seed, schema, magLimit, visibility, fits: o.fits ?? false, workers, chunkSize };
 }
 
@@ -137,7 +137,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const manifestPath = join(o.out, 'manifest.json');
   const manifest: Manifest = {
     format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema,
-    ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), ...(o.visibility === 'analytic' ? {} : { visibility: o.visibility }), fits: o.fits, chunkSize: o.chunkSize, complete: false,
+    ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), visibility: o.visibility, fits: o.fits, chunkSize: o.chunkSize, complete: false,
   };
   const result = {
     out: o.out, n: o.n, catalogParquet: join(o.out, 'catalog.parquet'), catalogCsv: join(o.out, 'catalog.csv'),

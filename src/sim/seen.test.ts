@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/program.js';
@@ -98,8 +98,9 @@ test('seen: faint tidal tails the analytic score calls visible are not seen on t
 test('seen: --visibility is checked, changes only votes/visibility, and is recorded for resuming', async () => {
   assert.throws(() => simulateGalaxy(0, { seed: 1, survey: 'decals', visibility: 'eyes' as never }), (e: unknown) => e instanceof OptionError && /--visibility must be one of analytic, image, got 'eyes'/.test((e as Error).message));
   for (let i = 0; i < 12; i++) {
-    const a = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48 });
-    const b = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48, visibility: 'image' });
+    const a = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48, visibility: 'analytic' });
+    const b = simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48 });
+    assert.deepEqual(b.row, simulateGalaxy(i, { seed: 2, survey: 'decals', size: 48, visibility: 'image' }).row, 'image is the default');
     assert.deepEqual(b.rgb, a.rgb, 'same image');
     assert.equal(b.row.vis_detail, a.row.vis_detail);
     assert.equal(b.row.mag_r, a.row.mag_r);
@@ -107,10 +108,16 @@ test('seen: --visibility is checked, changes only votes/visibility, and is recor
   const dir = await mkdtemp(join(tmpdir(), 'gm-seen-'));
   try {
     const opts = { n: 3, size: 32, seed: 3, workers: 1 };
-    await simulateSurvey({ ...opts, out: join(dir, 'a') });
-    assert.equal('visibility' in JSON.parse(await readFile(join(dir, 'a', 'manifest.json'), 'utf8')), false);
-    await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'a'), visibility: 'image' }), /visibility=analytic, not image/);
-    await simulateSurvey({ ...opts, out: join(dir, 'b'), visibility: 'image' });
+    await simulateSurvey({ ...opts, out: join(dir, 'a'), visibility: 'analytic' });
+    const manifest = join(dir, 'a', 'manifest.json');
+    assert.equal(JSON.parse(await readFile(manifest, 'utf8')).visibility, 'analytic');
+    await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'a') }), /visibility=analytic, not image/);
+    // A manifest from before the mode was recorded every time meant analytic.
+    const legacy = JSON.parse(await readFile(manifest, 'utf8'));
+    delete legacy.visibility;
+    await writeFile(manifest, JSON.stringify(legacy));
+    await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'a') }), /visibility=analytic, not image/);
+    await simulateSurvey({ ...opts, out: join(dir, 'b') });
     assert.equal(JSON.parse(await readFile(join(dir, 'b', 'manifest.json'), 'utf8')).visibility, 'image');
     assert.equal(await runCli(['node', 'galmorph', 'simulate', '--n', '2', '--out', join(dir, 'c'), '--visibility', 'pixels']), 2);
   } finally {

@@ -39,6 +39,11 @@ import { viewingFactor, type Visibility } from './visibility.js';
 /** How simulated volunteers judge what is visible: analytic estimates or the displayed image. */
 export const VISIBILITY_MODES = ['analytic', 'image'] as const;
 export type VisibilityMode = (typeof VISIBILITY_MODES)[number];
+/**
+ * Volunteers judge the image by default: the analytic estimates let votes carry features the
+ * pixels hide (reports/visibility.json). 'analytic' reproduces surveys made before the switch.
+ */
+export const DEFAULT_VISIBILITY: VisibilityMode = 'image';
 
 /** Rose criterion: an element must stand out at this S/N. */
 const ROSE_SNR = 5;

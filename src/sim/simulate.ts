@@ -8,7 +8,7 @@ import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
 import { getSurvey, type SurveyName } from './surveys.js';
 import { MAG_BRIGHT, MAG_FAINT, MAG_LIMIT_MAX } from './population.js';
-import { imageVisibility, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
+import { DEFAULT_VISIBILITY, imageVisibility, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 import { sampleTruth, type GalaxyTruth } from './truth.js';
 import { ringLabel, visibleTags } from './visibility.js';
 import { simulateVotes, type SimulatedVotes } from './votes.js';
@@ -33,9 +33,9 @@ export interface SimulateGalaxyOptions {
    */
   magLimit?: number;
   /**
-   * How the volunteers judge what is visible: `analytic` estimates from the truth (fast; what
-   * the shipped model was trained on), or `image`: measured on the displayed cutout, so votes
-   * use only what the pixels show (seen.ts; ≈ 2× slower). @default 'analytic'
+   * How the volunteers judge what is visible: `image`, measured on the displayed cutout, so
+   * votes use only what the pixels show (seen.ts), or `analytic` estimates from the truth
+   * (≈ 2× faster; what surveys made before the switch used). @default 'image'
    */
   visibility?: VisibilityMode;
 }
@@ -157,7 +157,7 @@ export function simulateGalaxy(index: number, opts: SimulateGalaxyOptions): Simu
   const size = opts.size ?? 128;
   const rendered = renderGalaxy(truth, survey, { size, seed: opts.seed });
   const rgb = toRgb(rendered, survey);
-  const r = checkVisibilityMode(opts.visibility ?? 'analytic') === 'image'
+  const r = checkVisibilityMode(opts.visibility ?? DEFAULT_VISIBILITY) === 'image'
     ? { ...rendered, visibility: imageVisibility(truth, survey, { size, seed: opts.seed }, rgb, rendered.visibility) }
     : rendered;
   const campaigns = schemas.map((schema) => ({ schema, votes: simulateVotes(truth, r.visibility, schema, opts.seed) }));

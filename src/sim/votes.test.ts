@@ -144,13 +144,13 @@ test('simulateGalaxy: one catalogue row per galaxy, stable columns, labels consi
   let rings = 0;
   const n = 150;
   for (let i = 0; i < n; i++) {
-    const g = simulateGalaxy(i, { seed: 9, survey: 'decals', size: 32 });
+    const g = simulateGalaxy(i, { seed: 9, survey: 'decals', size: 64 });
     const r = g.row;
     if (!keys) keys = Object.keys(r);
     assert.deepEqual(Object.keys(r), keys);
     assert.equal(g.id, `sim-9-${String(i).padStart(7, '0')}`);
     assert.equal(r.id, g.id);
-    assert.equal(g.rgb.length, 32 * 32 * 3);
+    assert.equal(g.rgb.length, 64 * 64 * 3);
     assert.equal(g.bands.length, 3);
     assert.deepEqual(g.bandNames, ['g', 'r', 'z']);
     const tags = String(r.tags).split(',').filter(Boolean);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { simulateSurvey } from '../../sim/runner.js';
-import { surveyNames, type SurveyName, type VisibilityMode } from '../../sim/index.js';
+import { DEFAULT_VISIBILITY, surveyNames, type SurveyName, type VisibilityMode } from '../../sim/index.js';
 import { catalogMosaic } from '../../viz/mosaic.js';
 import { createProgress } from '../progress.js';
 import { int, log, num } from '../util.js';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'random seed (same seed, same bytes)', int, 0)
     .option('--schema <tree>', 'decision tree the volunteers answer; several joined by + (e.g. decals-dr5+gz2) are separate campaigns', 'decals-dr5')
     .option('--mag-limit <mag>', 'faint r limit of the galaxy population: 17.77 is SDSS spectroscopic; deeper (e.g. 20) adds fainter, more distant galaxies', num, 17.77)
-    .option('--visibility <mode>', 'how volunteers judge what is visible: analytic (estimated from the truth, fast) or image (measured on the displayed cutout, ~2x slower)', 'analytic')
+    .option('--visibility <mode>', 'how volunteers judge what is visible: image (measured on the displayed cutout) or analytic (estimated from the truth, ~2x faster; surveys made before 2026-11-26)', DEFAULT_VISIBILITY)
     .option('--fits', 'also write per-band FITS images in nanomaggies', false)
     .option('--workers <k>', 'worker threads (default: min(2, cores))', int)
     .option('--chunk-size <k>', 'galaxies per committed chunk, the unit of resumption', int, 256)
