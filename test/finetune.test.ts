@@ -179,3 +179,15 @@ test('rocAuc counts ties as half', () => {
   assert.equal(rocAuc([0.5, 0.5], [false, true]), 0.5);
   assert.equal(rocAuc([0.5], [true]), null);
 });
+
+test('the engine follows GALMORPH_BACKEND unless `backend` is given', async () => {
+  const saved = process.env.GALMORPH_BACKEND;
+  try {
+    // An unknown name in the environment is rejected before any work: finetune read it.
+    process.env.GALMORPH_BACKEND = 'gpu';
+    await assert.rejects(finetune({ base, labels: data.labels, out: join(tmp(), 'out'), task: 'binary' }), /GALMORPH_BACKEND/);
+  } finally {
+    if (saved === undefined) delete process.env.GALMORPH_BACKEND;
+    else process.env.GALMORPH_BACKEND = saved;
+  }
+});

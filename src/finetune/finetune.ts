@@ -103,7 +103,7 @@ export interface FinetuneOptions {
   l2?: number;
   /** Augmentation ranges, or false. @default Zoobot's (src/train/augment.ts) */
   augment?: AugmentOptions | false;
-  /** @default 'auto' */
+  /** @default GALMORPH_BACKEND, else 'auto' (as initEngine) */
   backend?: BackendChoice;
   /** One line per epoch and a summary. @default none */
   log?: (line: string) => void;
@@ -153,15 +153,17 @@ export interface FinetuneResult {
   predictions: ValidationPrediction[];
 }
 
-interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize' | 'schema'>> {
+interface Resolved extends Required<Omit<FinetuneOptions, 'images' | 'classes' | 'classWeights' | 'log' | 'onEpoch' | 'idColumn' | 'labelColumn' | 'imageColumn' | 'inputSize' | 'schema' | 'backend'>> {
   classWeights?: FinetuneOptions['classWeights'];
+  /** Unset: initEngine reads GALMORPH_BACKEND. */
+  backend?: BackendChoice;
 }
 
 function resolve(o: FinetuneOptions): Resolved {
   const r: Resolved = withDefaults(o, {
     mode: 'head', blocks: 2, lrDecay: 0.75, dropout: 0.5, l2: 1e-2,
     epochs: 30, batchSize: 32, patience: 10, learningRate: 1e-4, weightDecay: 0.05, clipNorm: 10,
-    seed: 0, valFraction: 0.2, augment: {}, backend: 'auto',
+    seed: 0, valFraction: 0.2, augment: {},
   });
   for (const k of ['base', 'labels', 'out'] as const) if (!r[k]) throw new OptionError(`finetune: "${k}" is required`);
   if (!TASKS.includes(r.task)) throw new OptionError(`finetune: unknown task "${r.task}"; valid: ${TASKS.join(', ')}`);
