@@ -137,7 +137,7 @@ export function renderMarkdown(s: Summary): string {
     `Simulated galaxies: an SDSS-like survey of the r < 17.77 population (SDSS spectroscopic; 0.396″/px, PSF 1.4″, 5σ depth r ≈ 22.2) and a DES-like survey drawn to r < ${st.desMagLimit} ` +
       '(0.263″/px, PSF 0.95″, r ≈ 24.0), so the DES-like sample holds fainter, smaller and more distant galaxies than the SDSS-like training set ever had; ' +
       "each survey's galaxies labelled by that survey's own simulated Galaxy Zoo 2 volunteers (30–70 per galaxy) looking at its own images, " +
-      'so a DES-like label can show a feature the SDSS-like image hid. ' +
+      `so a DES-like label can show a feature the SDSS-like image hid (visibility: ${st.visibility ?? 'analytic'}; 'image' = volunteers judge features on the displayed cutout). ` +
       `A classifier trained on ${st.nTrain} simulated SDSS-like galaxies (the task's labelled share of them) is applied to DES-like images (before), ` +
       'then fine-tuned on N DES-like labels (after), against models that saw only those N labels. ' +
       `Test: ${st.test} labelled DES-like galaxies of a separate simulation; mean over seeds ${(st.seeds as number[]).join(', ')} (± sample std). ` +

@@ -1,8 +1,8 @@
 /**
  * The transfer benchmark's binary tasks. A galaxy's label is what that survey's own volunteers
  * voted on that survey's images — the simulated Galaxy Zoo 2 campaign (30–70 volunteers per
- * galaxy, as GZ2 had), whose answers follow the survey's visibility of each feature (votes.ts)
- * — not the simulator's intrinsic truth. So a galaxy can be smooth in the SDSS-like catalogue
+ * galaxy, as GZ2 had), whose answers follow what each feature shows on the displayed cutout
+ * (run.ts simulates with `--visibility image`; votes.ts) — not the simulator's intrinsic truth. So a galaxy can be smooth in the SDSS-like catalogue
  * and featured in the deeper, sharper DES-like one, as when a new survey is labelled by looking
  * at its own images. Classes are cut at vote fraction 0.7 and the ambiguous middle is left
  * out, as Domínguez Sánchez et al. (2019) trained on GZ2 fractions > 0.7.
