@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 npm run build --silent
 gm() { node dist/cli/main.js "$@"; }
 # DECaLS-like images, each galaxy voted on by GZ DECaLS volunteers and (separately) GZ2 volunteers.
-gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-gz
-gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-gz
+gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --visibility analytic --out data/pretrain-gz
+gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --visibility analytic --out data/test-gz
 common=(--catalog data/pretrain-gz/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0)
 # Stage 1: the GZ DECaLS tree alone; step decay by hand (lr 1e-3, then the same run resumed at 1e-4).
 stage1() { gm train "${common[@]}" --schema decals-dr5 --out training/pretrain-decals "$@"; }
@@ -18,8 +18,23 @@ stage1 --epochs 28 --lr 1e-4
 stage2() { gm train "${common[@]}" --schema decals-dr5+gz2 --init-from training/pretrain-decals --out training/pretrain-gz "$@"; }
 stage2 --epochs "${STAGE2_DECAY_AT:-5}" --lr 5e-4
 stage2 --epochs "${STAGE2_EPOCHS:-10}" --lr 1e-4
+# Stages 3–5: the same galaxies, volunteers judging what the displayed cutout shows
+# (--visibility image; votes no longer carry features the pixels hide). The answer model was
+# corrected between stages: stage 3 ran before b98c148 (hidden interaction stages leaked into
+# "merging"), stage 4 before 7e94345 (tidal light over the body counted as a visible tail);
+# stage 5 on today's votes.
+gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --visibility image --out data/pretrain-v2
+gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --visibility image --out data/test-v2
+image=(--catalog data/pretrain-v2/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 --schema decals-dr5+gz2)
+stage3() { gm train "${image[@]}" --init-from training/pretrain-gz --out training/pretrain-v2 "$@"; }
+stage3 --epochs 4 --lr 5e-4
+stage3 --epochs 7 --lr 1e-4
+stage4() { gm train "${image[@]}" --init-from training/pretrain-v2 --out training/pretrain-v3 "$@"; }
+stage4 --epochs 4 --lr 3e-4
+stage4 --epochs 10 --lr 1e-4
+stage5() { gm train "${image[@]}" --init-from training/pretrain-v3 --out training/pretrain-v4 "$@"; }
+stage5 --epochs "${STAGE5_EPOCHS:-6}" --lr 1e-4
 mkdir -p models/galmorph-decals-sim
-cp training/pretrain-gz/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
-npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-gz/catalog.parquet
-npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim \
-  --metrics training/pretrain-decals/metrics.json --metrics training/pretrain-gz/metrics.json
+cp training/pretrain-v4/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v2/catalog.parquet
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–5 from training/*/metrics.json
