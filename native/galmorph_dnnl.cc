@@ -1,7 +1,8 @@
 // galmorph's optional native kernels: oneDNN convolutions and batch normalisation that read and
 // write the tfjs-wasm heap in place. JS passes the heap's ArrayBuffer and byte offsets of NHWC
-// tensors (a native oneDNN layout), HWIO filters and per-channel vectors; nothing is copied on
-// the way in or out.
+// tensors (a native oneDNN layout), HWIO filters and per-channel vectors; only what a primitive
+// wants in another layout is copied (filters, and the activations of small-output forward
+// convs: see blockedForward).
 //
 // Primitives are cached per shape, per thread: every worker_thread has its own wasm heap and
 // its own OpenMP team, so sharing nothing avoids locks entirely.
@@ -9,6 +10,8 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -74,17 +77,57 @@ struct Ctx {
   dnnl::stream strm{eng};
 };
 
-// A weights tensor in the user's HWIO layout and, when the primitive prefers another one, the
-// reorder between them and the buffer it owns.
-struct Weights {
+// Per-thread buffers for activations the primitives want in a blocked layout, shared by every
+// primitive: calls run one at a time, and a blocked copy lives only for the call.
+class Staging {
+ public:
+  float* get(int slot, size_t bytes) {
+    Buffer& b = slots_[slot];
+    if (b.bytes < bytes) {
+      b.data.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+      if (!b.data) throw std::bad_alloc();
+      b.bytes = bytes;
+    }
+    return b.data.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  struct Buffer {
+    std::unique_ptr<float, Free> data;
+    size_t bytes = 0;
+  };
+  Buffer slots_[2];
+};
+
+// A tensor in the user's layout (on the heap: NHWC activations, HWIO weights) and, when the
+// primitive prefers another one, its copy in that layout and the reorder between them. Weights
+// own their copy (it is small); activations use a staging slot (`slot` >= 0).
+struct Relayout {
   memory user;
   memory prim;
   dnnl::reorder convert;
   bool needs;
-  Weights(const Ctx& c, const memory::desc& user_md, const memory::desc& prim_md, bool to_user)
-      : user(user_md, c.eng, DNNL_MEMORY_NONE), needs(user_md != prim_md) {
-    prim = needs ? memory(prim_md, c.eng) : user;
+  int slot;
+  Relayout(const Ctx& c, memory user_mem, const memory::desc& prim_md, bool to_user, int slot = -1)
+      : user(std::move(user_mem)), needs(user.get_desc() != prim_md), slot(slot) {
+    prim = !needs ? user : slot >= 0 ? memory(prim_md, c.eng, DNNL_MEMORY_NONE) : memory(prim_md, c.eng);
     if (needs) convert = to_user ? dnnl::reorder(prim, user) : dnnl::reorder(user, prim);
+  }
+  Relayout(const Ctx& c, const memory::desc& user_md, const memory::desc& prim_md, bool to_user, int slot = -1)
+      : Relayout(c, memory(user_md, c.eng, DNNL_MEMORY_NONE), prim_md, to_user, slot) {}
+  // Points the user tensor at `data` (null: keep the current handle) and the copy at its slot.
+  void bind(Staging& staging, float* data) {
+    if (data != nullptr) user.set_data_handle(data);
+    if (needs && slot >= 0) prim.set_data_handle(staging.get(slot, prim.get_desc().get_size()));
+  }
+  void in(const Ctx& c) {
+    if (needs) convert.execute(c.strm, user, prim);
+  }
+  void out(const Ctx& c) {
+    if (needs) convert.execute(c.strm, prim, user);
   }
 };
 
@@ -103,33 +146,36 @@ struct Crop {
   }
 };
 
-// The primitive's src (or diff_src) memory for `g`: the heap tensor itself, or a crop's copy.
-memory activations(const Ctx& c, const Conv& g, std::unique_ptr<Crop>& crop, bool in) {
-  if (!g.cropped()) return memory(g.src(), c.eng, DNNL_MEMORY_NONE);
-  crop = std::make_unique<Crop>(c, g, in);
-  return crop->dense;
-}
-
-// Points an input at the heap tensor `x` (n·ih·iw·ic floats), copying the read part when cropped.
-void bindInput(const Ctx& c, memory& m, Crop* crop, float* x) {
-  if (crop == nullptr) {
-    m.set_data_handle(x);
-  } else {
-    crop->part.set_data_handle(x);
-    crop->copy.execute(c.strm, crop->part, crop->dense);
-  }
-}
-
-// One cached convolution primitive — forward, backward-data or backward-weights — and the
-// memory objects a call points at the heap: `act` is the activations (src, or diff_src going
-// backward: the heap tensor itself or a crop's dense copy), `dst` the output (or its gradient),
-// `bias` only used forward.
+// One cached convolution primitive — forward, backward-data or backward-weights — and its
+// arguments: `act` the activations (src, or diff_src going backward: the heap tensor, or for a
+// cropped conv its dense copy in `crop`), `dst` the output (or its gradient), `w` the weights
+// (or their gradient), each with the primitive's layout; `bias` only used forward.
 struct ConvEntry {
   dnnl::primitive prim;
-  memory act, dst, bias;
-  std::unique_ptr<Weights> w;
   std::unique_ptr<Crop> crop;
+  Relayout act, dst, w;
+  memory bias;
 };
+
+// The layouts a primitive works in (the activations' and weights' may differ from the heap's).
+struct Layouts {
+  memory::desc act, dst, w;
+};
+
+// A cache entry for `prim` on `g`; `actIn` says whether the activations are read (forward,
+// backward-weights) or written (backward-data), `weightsOut` whether the weights are written
+// (backward-weights). Only the forward writes `dst`; the backward ones read it (the gradient).
+ConvEntry convEntry(const Ctx& c, const Conv& g, dnnl::primitive prim, const Layouts& l, bool actIn, bool weightsOut) {
+  bool dstOut = actIn && !weightsOut;
+  std::unique_ptr<Crop> crop = g.cropped() ? std::make_unique<Crop>(c, g, actIn) : nullptr;
+  memory act = crop ? crop->dense : memory(g.src(), c.eng, DNNL_MEMORY_NONE);
+  return ConvEntry{std::move(prim),
+                   std::move(crop),
+                   Relayout(c, act, l.act, !actIn, 0),
+                   Relayout(c, g.dst(), l.dst, dstOut, 1),
+                   Relayout(c, g.wei(), l.w, weightsOut),
+                   memory(memory::desc({g.oc}, dt::f32, tag::x), c.eng, DNNL_MEMORY_NONE)};
+}
 
 // Shape of a batch-normalised NHWC tensor [n, h, w, c]; statistics, scale and shift are [c].
 struct Norm {
@@ -158,6 +204,7 @@ struct Bound {
 
 struct Cache {
   Ctx ctx;
+  Staging staging;
   std::unordered_map<std::string, ConvEntry> conv;
   std::unordered_map<std::string, Bound> norm;
 };
@@ -175,13 +222,33 @@ typename Map::mapped_type& cached(Map& map, const std::string& key, Make&& make)
   return it->second;
 }
 
-dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, bool bias, int act) {
-  auto any = [](const memory::desc& d) { return memory::desc(d.dims(), dt::f32, tag::any); };
+// Points the entry's input activations at the heap tensor `x`, copying what is read when cropped.
+void bindInput(Cache& c, ConvEntry& e, float* x) {
+  if (e.crop) {
+    e.crop->part.set_data_handle(x);
+    e.crop->copy.execute(c.ctx.strm, e.crop->part, e.crop->dense);
+  }
+  e.act.bind(c.staging, e.crop ? nullptr : x);
+}
+
+memory::desc any(const memory::desc& d) { return memory::desc(d.dims(), dt::f32, tag::any); }
+
+// Forward convs with small outputs (<= 64 positions per image: the deep, wide layers) let oneDNN
+// choose the activations' layout. Its blocked one (8 channels innermost) runs them 3-35%
+// faster than NHWC on AVX2 (bench/engine/onednn_layouts.cc, two runs on a loaded machine), and
+// the reorders in and out of such small maps cost 1-4% of a call. On large maps the reorders,
+// memory-bound in a network, ate the gain; backward-data and -weights showed none in the
+// network, so those, and cropped convs, stay NHWC.
+bool blockedForward(const Conv& g) { return !g.cropped() && g.oh * g.ow <= 64; }
+
+dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, bool bias, int act, bool blocked) {
+  auto src = blocked ? any(g.src()) : g.src();
+  auto dst = blocked ? any(g.dst()) : g.dst();
   auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                  g.src(), any(g.wei()), memory::desc({g.oc}, dt::f32, tag::x), g.dst(),
+                                                  src, any(g.wei()), memory::desc({g.oc}, dt::f32, tag::x), dst,
                                                   g.strides(), g.padL(), g.padR())
                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                  g.src(), any(g.wei()), g.dst(), g.strides(), g.padL(), g.padR());
+                                                  src, any(g.wei()), dst, g.strides(), g.padL(), g.padR());
   dnnl::primitive_attr attr;
   if (act == 1) {
     dnnl::post_ops po;
@@ -189,16 +256,6 @@ dnnl::convolution_forward::primitive_desc fwdPd(const Ctx& c, const Conv& g, boo
     attr.set_post_ops(po);
   }
   return {d, attr, c.eng};
-}
-
-// A cache entry for `prim` on `g`: `weights` is the layout the primitive wants its weights (or
-// weight gradient, `weightsOut`) in; `actIn` says whether the activations are read or written.
-ConvEntry convEntry(const Ctx& c, const Conv& g, dnnl::primitive prim, const memory::desc& weights, bool weightsOut, bool actIn) {
-  ConvEntry e{std::move(prim), memory(), memory(g.dst(), c.eng, DNNL_MEMORY_NONE),
-              memory(memory::desc({g.oc}, dt::f32, tag::x), c.eng, DNNL_MEMORY_NONE),
-              std::make_unique<Weights>(c, g.wei(), weights, weightsOut), nullptr};
-  e.act = activations(c, g, e.crop, actIn);
-  return e;
 }
 
 // The cached backward-data or backward-weights primitive (`Backward`) of `g`, hinted by the
@@ -209,10 +266,11 @@ ConvEntry& backwardEntry(Cache& c, const Conv& g) {
   constexpr bool toWeights = std::is_same_v<Backward, dnnl::convolution_backward_weights>;
   return cached(c.conv, g.key(toWeights ? "w" : "d", 0), [&] {
     Conv r = g.read();
-    typename Backward::desc d(dnnl::algorithm::convolution_direct, r.src(), memory::desc(r.wei().dims(), dt::f32, tag::any),
-                              r.dst(), r.strides(), r.padL(), r.padR());
-    typename Backward::primitive_desc pd(d, c.ctx.eng, fwdPd(c.ctx, r, false, 0));
-    return convEntry(c.ctx, g, Backward(pd), toWeights ? pd.diff_weights_desc() : pd.weights_desc(), toWeights, toWeights);
+    typename Backward::desc d(dnnl::algorithm::convolution_direct, r.src(), any(r.wei()), r.dst(), r.strides(), r.padL(), r.padR());
+    typename Backward::primitive_desc pd(d, c.ctx.eng, fwdPd(c.ctx, r, false, 0, false));
+    Layouts l = toWeights ? Layouts{pd.src_desc(), pd.diff_dst_desc(), pd.diff_weights_desc()}
+                          : Layouts{pd.diff_src_desc(), pd.diff_dst_desc(), pd.weights_desc()};
+    return convEntry(c.ctx, g, Backward(pd), l, toWeights, toWeights);
   });
 }
 
@@ -340,19 +398,21 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     bool bias = a.integer(4) >= 0;
     int act = int(a.integer(6));
     ConvEntry& e = cached(c.conv, g.key("f", int(bias) * 2 + act), [&] {
-      auto pd = fwdPd(c.ctx, g.read(), bias, act);
-      return convEntry(c.ctx, g, dnnl::convolution_forward(pd), pd.weights_desc(), false, true);
+      auto pd = fwdPd(c.ctx, g.read(), bias, act, blockedForward(g));
+      return convEntry(c.ctx, g, dnnl::convolution_forward(pd), {pd.src_desc(), pd.dst_desc(), pd.weights_desc()}, true, false);
     });
-    bindInput(c.ctx, e.act, e.crop.get(), a.tensor(2, g.srcFloats()));
-    e.w->user.set_data_handle(a.tensor(3, g.weiFloats()));
-    e.dst.set_data_handle(a.tensor(5, g.dstFloats()));
-    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
-    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, e.act}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DST, e.dst}};
+    bindInput(c, e, a.tensor(2, g.srcFloats()));
+    e.w.bind(c.staging, a.tensor(3, g.weiFloats()));
+    e.dst.bind(c.staging, a.tensor(5, g.dstFloats()));
+    e.act.in(c.ctx);
+    e.w.in(c.ctx);
+    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, e.act.prim}, {DNNL_ARG_WEIGHTS, e.w.prim}, {DNNL_ARG_DST, e.dst.prim}};
     if (bias) {
       e.bias.set_data_handle(a.tensor(4, g.oc));
       m.emplace(DNNL_ARG_BIAS, e.bias);
     }
     e.prim.execute(c.ctx.strm, m);
+    e.dst.out(c.ctx);
   });
 }
 
@@ -361,13 +421,15 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   return kernel<5>(env, info, [](const Call<5>& a, Cache& c) {
     Conv g = a.conv(1);
     ConvEntry& e = backwardEntry<dnnl::convolution_backward_data>(c, g);
-    e.dst.set_data_handle(a.tensor(2, g.dstFloats()));
-    e.w->user.set_data_handle(a.tensor(3, g.weiFloats()));
     float* dx = a.tensor(4, g.srcFloats());
-    if (e.crop == nullptr) e.act.set_data_handle(dx);
-    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->user, e.w->prim);
-    e.prim.execute(c.ctx.strm, {{DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_WEIGHTS, e.w->prim}, {DNNL_ARG_DIFF_SRC, e.act}});
-    if (e.crop != nullptr) {
+    e.dst.bind(c.staging, a.tensor(2, g.dstFloats()));
+    e.w.bind(c.staging, a.tensor(3, g.weiFloats()));
+    e.act.bind(c.staging, e.crop ? nullptr : dx);
+    e.dst.in(c.ctx);
+    e.w.in(c.ctx);
+    e.prim.execute(c.ctx.strm, {{DNNL_ARG_DIFF_DST, e.dst.prim}, {DNNL_ARG_WEIGHTS, e.w.prim}, {DNNL_ARG_DIFF_SRC, e.act.prim}});
+    e.act.out(c.ctx);
+    if (e.crop) {
       // Unread pixels get no gradient.
       std::memset(dx, 0, sizeof(float) * g.srcFloats());
       e.crop->part.set_data_handle(dx);
@@ -381,11 +443,13 @@ napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
   return kernel<5>(env, info, [](const Call<5>& a, Cache& c) {
     Conv g = a.conv(1);
     ConvEntry& e = backwardEntry<dnnl::convolution_backward_weights>(c, g);
-    bindInput(c.ctx, e.act, e.crop.get(), a.tensor(2, g.srcFloats()));
-    e.dst.set_data_handle(a.tensor(3, g.dstFloats()));
-    e.w->user.set_data_handle(a.tensor(4, g.weiFloats()));
-    e.prim.execute(c.ctx.strm, {{DNNL_ARG_SRC, e.act}, {DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_DIFF_WEIGHTS, e.w->prim}});
-    if (e.w->needs) e.w->convert.execute(c.ctx.strm, e.w->prim, e.w->user);
+    bindInput(c, e, a.tensor(2, g.srcFloats()));
+    e.dst.bind(c.staging, a.tensor(3, g.dstFloats()));
+    e.w.bind(c.staging, a.tensor(4, g.weiFloats()));
+    e.act.in(c.ctx);
+    e.dst.in(c.ctx);
+    e.prim.execute(c.ctx.strm, {{DNNL_ARG_SRC, e.act.prim}, {DNNL_ARG_DIFF_DST, e.dst.prim}, {DNNL_ARG_DIFF_WEIGHTS, e.w.prim}});
+    e.w.out(c.ctx);
   });
 }
 
