@@ -166,7 +166,10 @@ function int(s: string, name: string): number {
 // A child process runs one job.
 
 if (args.job) {
-  await runJob(JSON.parse(args.job) as Job);
+  const job = JSON.parse(args.job) as Job & { baseId: string };
+  // A base model replaced mid-run would silently mix two bases (and move every path).
+  if (job.baseId !== baseId) throw new Error(`${settings.base} changed since the run started (bytes ${job.baseId} → ${baseId}); rerun the bench`);
+  await runJob(job);
   process.exit(0);
 }
 
@@ -336,7 +339,7 @@ async function runQueue(queue: Job[], slots: number): Promise<void> {
     if (running.size < slots && i >= 0) {
       const job = pending.splice(i, 1)[0];
       const p: Promise<void> = new Promise<void>((ok, fail) => {
-        const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2), '--job', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit'] });
+        const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2), '--job', JSON.stringify({ ...job, baseId })], { stdio: ['ignore', 'inherit', 'inherit'] });
         child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`job ${job.key} exited with code ${code}`))));
       }).then(() => {
         finished.add(job.key);
