@@ -135,8 +135,8 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
     'more-than-4': ((1 - cant) * w[4]) / ws, 'cant-tell': cant,
   };
 
-  // --- merging: perceived interaction stage. The analytic scores undercount what shows, so
-  // that model lets 35% of the stage through regardless; image-judged scores are trusted.
+  // --- merging: perceived interaction stage. The analytic model lets 35% of the stage through
+  // whatever its scores say; with image-judged scores only what the cutout shows counts.
   const stage = { none: 0, 'minor-disturbance': 1, 'major-disturbance': 2, merger: 3 }[t.mergerState];
   const seen = Math.max(v.tidal, v.companion);
   const mu = stage * (v.fromImage ? seen : 0.35 + 0.65 * seen);
