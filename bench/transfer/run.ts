@@ -81,8 +81,12 @@ const { values: args } = parseArgs({
 
 /** Simulation seeds: SDSS-like training survey, DES-like label pool, test galaxies (both surveys). */
 const SEED = { sdssTrain: 9201, desPool: 9202, test: 9203, desCeiling: 9204 } as const;
-/** Lowest share of simulated galaxies a task labels (edge-on in the r < 20 DES-like survey: ≈ 0.41). */
-const MIN_LABEL_RATE = 0.35;
+/**
+ * Lowest share of simulated galaxies a task labels, with a margin: edge-on in the r < 20
+ * DES-like survey labels ≈ 0.41 with analytic visibility but ≈ 0.31 when volunteers judge the
+ * image (fewer galaxies are voted "featured" by a majority, so fewer reach the edge-on question).
+ */
+const MIN_LABEL_RATE = 0.25;
 /** Bright edges of the r bins the DES-like test accuracy is broken down by (SDSS's own range first). */
 const MAG_BINS = [MAG_FAINT, 19];
 
