@@ -7,7 +7,7 @@ import { runCli } from '../cli/program.js';
 import { OptionError } from '../errors.js';
 import { getSurvey, renderGalaxy, sampleTruth, simulateGalaxy, toRgb, type GalaxyTruth } from './index.js';
 import { simulateSurvey } from './runner.js';
-import { featureDetectability, imageVisibility, SEEN_FEATURES } from './seen.js';
+import { featureDetectability, imageVisibility, SEEN_FEATURES, seenScore } from './seen.js';
 
 const survey = getSurvey('decals');
 const SIZE = 96;
@@ -32,17 +32,17 @@ test('seen: each twin lacks only its feature and keeps the light where the eye c
   const [t] = find((g) => g.bar !== null && g.arms !== null && g.ring !== null);
   const f = (name: string) => SEEN_FEATURES.find((x) => x.name === name)!;
   const bar = structuredClone(t);
-  f('bar').twin(bar);
+  f('bar').twin!(bar);
   assert.equal(bar.bar!.q, 1);
   assert.equal(bar.bar!.fraction, t.bar!.fraction);
   assert.deepEqual(bar.arms, t.arms);
   const ring = structuredClone(t);
-  f('ring').twin(ring);
+  f('ring').twin!(ring);
   assert.ok(ring.ring!.widthArcsec > t.ring!.widthArcsec && ring.ring!.fraction === t.ring!.fraction);
   // Tails, like companions and arcs, are simply removed: the body keeps its light.
   const [tidal] = find((g) => g.tails.length > 0);
   const noTails = structuredClone(tidal);
-  f('tidal').twin(noTails);
+  f('tidal').twin!(noTails);
   assert.equal(noTails.tails.length + noTails.shells.length, 0);
   assert.deepEqual({ ...noTails, tails: [], shells: [] }, { ...tidal, tails: [], shells: [] });
 });
@@ -59,6 +59,21 @@ test('seen: tidal light counts only where it outshines the body beneath it', () 
   const long = tail(6 * t.r50Arcsec);
   assert.ok(buried < 0.5, `buried tail d = ${buried}`);
   assert.ok(long > 1, `long tail d = ${long}`);
+});
+
+test('seen: a dust lane is seen where it darkens a trough across a resolved disk, not where the PSF only dims the midplane', () => {
+  // A bright, large disk thick enough (q > 0.25) for the lane to have flanks.
+  const [t] = find((g) => g.dust !== null && g.dust.tau > 2 && g.ring === null && g.r50Arcsec > 4 && g.magR < 16.5 && (g.disk?.q ?? 0) > 0.25);
+  const lane = (widthArcsec: number) => {
+    const g = structuredClone(t);
+    g.dust!.widthArcsec = widthArcsec;
+    return detectability(g).get('dust')!;
+  };
+  const thin = lane(0.05);
+  const thick = lane(0.6);
+  // Unresolved: below the eye's threshold (score < 0.5, d < 0.83); resolved: plain to see.
+  assert.ok(seenScore(thin) < 0.5, `unresolved lane d = ${thin}`);
+  assert.ok(thick > 1.5, `resolved lane d = ${thick}`);
 });
 
 test('seen: a feature made brighter is easier to see, one the galaxy lacks scores 0, and the scores are deterministic', () => {

@@ -13,6 +13,10 @@
  *          smooth ring of the same radial profile;
  *        - ring, clumps: the same light spread 4× wider in place, so the eye loses the sharp
  *          bump or knot but not the light;
+ *        - dust lane: no twin; a lane is seen as a dark band, so the dusty image itself must
+ *          dip below both flanks across the lane (see laneDip: a lane the PSF does not resolve
+ *          only dims the disk's midplane, and any twin of it differs from the galaxy by just
+ *          that dimming, which the eye test below would pass);
  *        - tidal features, companions, lensed arcs: simply removed (light outside the body);
  *          tidal light counts only where it outshines the body beneath it;
  *   2. put both through the colour stretch volunteers look at and take the grey-level
@@ -25,15 +29,13 @@
  *      0.5 at threshold, the meaning VISIBLE = 0.5 already has for the analytic scores — times
  *      the viewing factor of visibility.ts for bars, arms and rings (seen, but not as a bar
  *      when edge-on).
- * Dust lanes keep their analytic score: a thin opaque lane's twin is not yet right (absorption
- * saturates and differs per band, so any wider lane dims the galaxy differently and the
- * difference is seen even where no lane is visible).
  * Costs one noise-free render per galaxy plus one per feature present.
  */
 import { renderGalaxy } from './render.js';
 import { toRgb } from './rgb.js';
 import type { SurveyProfile } from './surveys.js';
 import type { GalaxyTruth } from './truth.js';
+import { paVector } from './geometry.js';
 import { viewingFactor, type Visibility } from './visibility.js';
 
 /** How simulated volunteers judge what is visible: analytic estimates or the displayed image. */
@@ -58,14 +60,16 @@ const WEBER = 0.04;
 interface Feature {
   name: keyof Visibility;
   has: (t: GalaxyTruth) => boolean;
-  /** The featureless twin: a copy of the truth, changed in place. */
-  twin: (t: GalaxyTruth) => void;
+  /** The featureless twin: a copy of the truth, changed in place (none for a `dip` feature). */
+  twin?: (t: GalaxyTruth) => void;
   /**
    * Seen only where its light outshines the body's: tidal light lying over the body reads as
    * a slightly brighter body, not as a tail (the eye test would otherwise pass on any
    * 4% brightening of the body by a tail's base).
    */
   beyondBody?: true;
+  /** Judged by the dip it makes across itself (laneDip), not against a twin. */
+  dip?: true;
 }
 
 /** The features judged on the image, and each one's featureless twin. */
@@ -92,6 +96,7 @@ export const SEEN_FEATURES: readonly Feature[] = [
     name: 'clumps', has: (t) => t.clumps.length > 0,
     twin: (t) => { for (const c of t.clumps) c.sigmaArcsec *= 4; },
   },
+  { name: 'dust', has: (t) => t.dust !== null && t.dust.tau > 0 && t.ring?.type !== 'polar', dip: true },
   // Tails, shells, companions and lensed arcs lie outside the body: the twin simply lacks
   // them. (Returning tidal light to the body instead brightens it by the tails' share, a
   // change the eye test sees on the body even where no tail shows.)
@@ -103,7 +108,7 @@ export const SEEN_FEATURES: readonly Feature[] = [
 /** The truth's featureless twin for one feature (see SEEN_FEATURES). */
 function twinOf(t: GalaxyTruth, feature: Feature): GalaxyTruth {
   const twin = structuredClone(t);
-  feature.twin(twin);
+  feature.twin!(twin);
   return twin;
 }
 
@@ -180,9 +185,54 @@ export function featureDetectability(
   const h0 = Math.max(1, Math.round(psfFwhmArcsec / (t.fovArcsec / size) / 2));
   const scales = [h0, 2 * h0, 4 * h0].filter((h) => 2 * h + 1 <= size);
   for (const f of present) {
+    if (f.dip) {
+      // A dip compares the lane with its flanks: the noise of both counts.
+      out.set(f.name, elementDetectability(laneDip(t, clean, size, psfFwhmArcsec), variance.map((x) => 2 * x), clean, size, scales));
+      continue;
+    }
     const g = grey(toRgb(render(twinOf(t, f)), survey));
     const delta = clean.map((x, i) => (f.beyondBody && Math.abs(x - g[i]) < g[i] ? 0 : x - g[i]));
     out.set(f.name, elementDetectability(delta, variance, clean, size, scales));
+  }
+  return out;
+}
+
+/**
+ * How far the lane's core lies below its flanks in the displayed grey levels: for each pixel
+ * within the lane's half-thickness (≥ 1 px) of its centre line, the darker of the two flanks
+ * (one lane thickness plus one PSF σ further out, across the lane) minus the pixel, where
+ * positive; 0 elsewhere. Along the lane, where the disk is bright, a resolved lane makes a
+ * trough; an unresolved one leaves the midplane a (dimmer) ridge and no dip.
+ */
+function laneDip(t: GalaxyTruth, g: Float64Array, size: number, psfFwhmArcsec: number): Float64Array {
+  const d = t.dust!;
+  const pix = t.fovArcsec / size;
+  const c = (size - 1) / 2;
+  // The renderer's lane frame (applyDust): a along the lane, b across it, in pixels.
+  const [ca, sa] = paVector(d.paDeg);
+  const wid = Math.max(d.widthArcsec / pix, 0.3);
+  const off = d.offsetArcsec / pix;
+  const reach = 2 * wid + psfFwhmArcsec / pix / 2.355;
+  const core = Math.max(1, wid);
+  const at = (x: number, y: number): number => {
+    // Bilinear sample, edge-clamped.
+    const xf = Math.min(size - 1, Math.max(0, x)), yf = Math.min(size - 1, Math.max(0, y));
+    const x0 = Math.min(size - 2, Math.floor(xf)), y0 = Math.min(size - 2, Math.floor(yf));
+    const fx = xf - x0, fy = yf - y0;
+    const i = y0 * size + x0;
+    return (1 - fy) * ((1 - fx) * g[i] + fx * g[i + 1]) + fy * ((1 - fx) * g[i + size] + fx * g[i + size + 1]);
+  };
+  const out = new Float64Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const X = x - c, Y = y - c;
+      const b = -X * sa - Y * ca - off;
+      if (Math.abs(b) > core) continue;
+      // Foot of the pixel on the centre line, then out along ±(−sa, −ca).
+      const fx = x + b * sa, fy = y + b * ca;
+      const flank = Math.min(at(fx - reach * sa, fy - reach * ca), at(fx + reach * sa, fy + reach * ca));
+      out[y * size + x] = Math.max(0, flank - g[y * size + x]);
+    }
   }
   return out;
 }
