@@ -17,7 +17,7 @@ import { initEngine, type BackendChoice } from '../engine/index.js';
 import { createModel } from '../models/model.js';
 import { warmStart } from './warmstart.js';
 import { saveModel } from '../models/io.js';
-import { centreCropMap, decodeSize, resampleInto, type InputSpec } from '../models/preprocess.js';
+import { centreCropMap, decodeSize, prepareImages, resampleInto, type InputSpec } from '../models/preprocess.js';
 import { getSchema, schemaToSpec, type Schema } from '../schema/index.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { GalmorphError, OptionError } from '../errors.js';
@@ -189,6 +189,14 @@ function describeMismatch(saved: Record<string, unknown>, now: Record<string, un
  * const r = await train({ catalog: 'sim/catalog.csv', images: 'sim/images', out: 'models/my-model', epochs: 20 });
  * r.history.at(-1)?.valLoss // e.g. 18.2
  */
+/** Training images the warm start looks for dead answers on: 256 spread over the training split. */
+async function probeImages(data: TrainingSet, trainIdx: readonly number[], spec: InputSpec & { bands: number }): Promise<Float32Array> {
+  const n = Math.min(256, trainIdx.length);
+  const picks = Array.from({ length: n }, (_, k) => trainIdx[Math.floor((k * trainIdx.length) / n)]);
+  const images = await Promise.all(picks.map((i) => data.image(i, decodeSize(spec), spec.bands as 1 | 3)));
+  return prepareImages(images, spec);
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const r = resolve(options);
   const log = options.log ?? (() => {});
@@ -214,8 +222,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = createModel({ schema: r.schema, architecture: r.architecture, size: r.size, bands: r.bands, seed: r.seed });
   // A resumed run takes its weights from the checkpoint; the warm start only seeds a new run.
   if (r.initFrom && !ckpt) {
-    const w = await warmStart(model, r.initFrom);
+    const w = await warmStart(model, r.initFrom, await probeImages(data, trainIdx, model.config));
     log(`initialised from ${r.initFrom}: ${w.layers} layers, ${w.answersCopied} of ${w.answers} head answers`);
+    if (w.revived.length) {
+      log(`restarted ${w.revived.length} head answers whose concentration sat at the floor on every probe image (dead sigmoid): ${w.revived.join(', ')}`);
+    }
   }
   const layout = weightLayout(model);
   const weights = readWeights(model);

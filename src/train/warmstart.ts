@@ -3,6 +3,13 @@
  * way (a model pretrained on one campaign's tree continues on several trees at once): every
  * layer is copied by name, and the head keeps the rows of the answers both trees share, so
  * the old questions start exactly where they were and only the new answers start from scratch.
+ *
+ * An answer whose concentration sits at the head's floor (α = 1) for every probe image is dead:
+ * its sigmoid is saturated, so its gradient vanishes and training cannot bring it back. That
+ * happens when the votes for a rare answer once looked unpredictable from the pixels (e.g.
+ * volunteers judging features the cutout hid): the loss pushes α towards 1 for every galaxy,
+ * the logit runs off to −∞ and stays there after the votes become learnable. Such answers
+ * restart from the fresh initialisation instead of being copied.
  */
 import { tf } from '../engine/index.js';
 import { OptionError } from '../errors.js';
@@ -16,12 +23,21 @@ export interface WarmStartSummary {
   /** Head answers copied from the source (the rest keep their fresh initialisation). */
   answersCopied: number;
   answers: number;
+  /** Answers found dead on the probe images and restarted from their fresh initialisation. */
+  revived: string[];
 }
+
+/** α below this on every probe image marks a dead answer (the floor is 1, the range 1–101). */
+const DEAD_CONCENTRATION = 1 + 1e-3;
 
 const HEAD = 'head_dense';
 
-/** Copy `source`'s weights (a model directory) into `model`. Architecture and bands must match. */
-export async function warmStart(model: GalaxyModel, source: string): Promise<WarmStartSummary> {
+/**
+ * Copy `source`'s weights (a model directory) into `model`. Architecture and bands must match.
+ * `probe`: images prepared for `model` (e.g. a few hundred training images) on which to look
+ * for dead answers; without it every shared answer is copied.
+ */
+export async function warmStart(model: GalaxyModel, source: string, probe?: Float32Array): Promise<WarmStartSummary> {
   const from = await loadModel(source);
   try {
     const a = model.config;
@@ -57,10 +73,27 @@ export async function warmStart(model: GalaxyModel, source: string): Promise<War
       bi[j] = sb[i];
       answersCopied++;
     });
-    const head = [tf.tensor2d(k, [dim, A]), tf.tensor1d(bi)];
-    model.net.getLayer(HEAD).setWeights(head);
-    tf.dispose(head);
-    return { layers, answersCopied, answers: A };
+    const setHead = (kv: Float32Array, bv: Float32Array) => {
+      const head = [tf.tensor2d(kv, [dim, A]), tf.tensor1d(bv)];
+      model.net.getLayer(HEAD).setWeights(head);
+      tf.dispose(head);
+    };
+    setHead(k, bi);
+    const revived: string[] = [];
+    if (probe && probe.length > 0) {
+      const alpha = await model.predictConcentrations(probe);
+      const n = alpha.length / A;
+      const fresh = [kernel.dataSync(), bias.dataSync()];
+      cols.forEach((c, j) => {
+        if (!srcIndex.has(c)) return;
+        for (let i = 0; i < n; i++) if (alpha[i * A + j] >= DEAD_CONCENTRATION) return;
+        for (let d = 0; d < dim; d++) k[d * A + j] = fresh[0][d * A + j];
+        bi[j] = fresh[1][j];
+        revived.push(c);
+      });
+      if (revived.length) setHead(k, bi);
+    }
+    return { layers, answersCopied: answersCopied - revived.length, answers: A, revived };
   } finally {
     from.dispose();
   }
