@@ -15,9 +15,32 @@ function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
 export const CONCENTRATION_MIN = 1;
 export const CONCENTRATION_RANGE = 100;
 
-/** Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x). */
+/**
+ * Least slope of the sigmoid in the backward pass (its largest is 1/4, at 0): σ'(x) ≈ e^(−|x|)
+ * vanishes as a logit saturates, and an answer whose logit the loss once pushed far below 0
+ * (rare answers, whose votes are mostly 0, are pushed towards α = 1 on every galaxy) would
+ * never move again — dead, however learnable its votes become. With the slope kept at
+ * 10⁻³ (|x| ≳ 7) the votes of the galaxies that do show the answer still pull it back up.
+ */
+const SIGMOID_SLOPE_FLOOR = 1e-3;
+
+const concentrationsOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const s = tf.sigmoid(logits);
+  save([s]);
+  return {
+    value: tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, s)),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
+      tf.mul(dy, tf.mul(CONCENTRATION_RANGE, tf.maximum(tf.mul(saved, tf.sub(1, saved)), SIGMOID_SLOPE_FLOOR))),
+  };
+});
+
+/**
+ * Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x); in the backward pass the
+ * sigmoid's slope is kept ≥ 10⁻³ so saturated answers stay trainable.
+ */
 export function toConcentrations(logits: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, tf.sigmoid(logits))));
+  return concentrationsOf(logits);
 }
 
 /** Zoobot head activation: concentrations 1 + 100·sigmoid(x), always in (1, 101). */

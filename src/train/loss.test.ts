@@ -265,6 +265,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual([...fr].map((v) => +v.toFixed(6)), [0.2, 0.3, 0.5, 0.25, 0.75]);
     });
 
+    test('a saturated concentration keeps a gradient: the sigmoid slope is floored at 1e-3 in the backward pass', () => {
+      const x = tf.tensor1d([-40, -8, 0, 3, 40]);
+      const g = tf.tidy(() => tf.grad((l: tf.Tensor) => tf.sum(toConcentrations(l)))(x).dataSync());
+      const slope = (v: number) => Math.max(Math.exp(-v) / (1 + Math.exp(-v)) ** 2, 1e-3);
+      [-40, -8, 0, 3, 40].forEach((v, i) => assert.ok(Math.abs(g[i] - 100 * slope(v)) < 1e-4 * 100 * slope(v) + 1e-6, `x = ${v}: ${g[i]}`));
+      assert.ok(g[0] > 0.09, 'a logit at -40 must still move');
+      x.dispose();
+    });
+
     test('no tensors leak from the loss', () => {
       const before = tf.memory().numTensors;
       const counts = tf.tensor2d([[1, 2, 3, 0, 1]]);
