@@ -7,7 +7,8 @@ import { train } from './train.js';
 import { SYNTHETIC_SCHEMA, tinyTrainOptions } from './synthetic.js';
 import { warmStart } from './warmstart.js';
 import { createModel } from '../models/model.js';
-import { loadModel } from '../models/io.js';
+import { loadModel, saveModel } from '../models/io.js';
+import { tf } from '../engine/index.js';
 import { combineSchemas, createSchema } from '../schema/index.js';
 import { OptionError } from '../errors.js';
 
@@ -40,6 +41,36 @@ test('warm start onto a larger tree: encoder copied, shared answers keep their h
   }
   assert.deepEqual(Array.from(b.subarray(3)), Array.from(sb));
   assert.deepEqual(Array.from(b.subarray(0, 3)), Array.from(fb.subarray(0, 3)));
+  for (const m of [from, fresh, model]) m.dispose();
+});
+
+test('warm start restarts answers that are dead in the source (alpha at the floor on every probe image) from the fresh head', async () => {
+  const from = await loadModel(join(root, 'src'));
+  const dim = from.config.representationDim;
+  const [sk, sb] = from.net.getLayer('head_dense').getWeights().map((w) => w.dataSync().slice() as Float32Array);
+  // Kill the first answer: a logit of about -50 whatever the (non-negative) representation.
+  for (let d = 0; d < dim; d++) sk[d * 4] = -1;
+  sb[0] = -50;
+  const head = [tf.tensor2d(sk, [dim, 4]), tf.tensor1d(sb)];
+  from.net.getLayer('head_dense').setWeights(head);
+  tf.dispose(head);
+  const deadDir = join(root, 'dead');
+  await saveModel(from, deadDir);
+  const size = from.config.inputSize;
+  const probe = Float32Array.from({ length: 8 * size * size * 3 }, (_, i) => ((i * 7919) % 255) / 255);
+  const fresh = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', size, seed: 5 });
+  const model = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-tiny', size, seed: 5 });
+  const summary = await warmStart(model, deadDir, probe);
+  assert.deepEqual(summary.revived, [SYNTHETIC_SCHEMA.answerColumns[0]]);
+  assert.equal(summary.answersCopied, 3);
+  const [k, b] = model.net.getLayer('head_dense').getWeights().map((w) => w.dataSync());
+  const [fk, fb] = fresh.net.getLayer('head_dense').getWeights().map((w) => w.dataSync());
+  for (let d = 0; d < dim; d++) {
+    assert.equal(k[d * 4], fk[d * 4]); // the dead answer: fresh
+    assert.equal(k[d * 4 + 1], sk[d * 4 + 1]); // the others: copied
+  }
+  assert.equal(b[0], fb[0]);
+  assert.ok((await model.predictConcentrations(probe)).some((a, i) => i % 4 === 0 && a > 1.001), 'the restarted answer must be alive');
   for (const m of [from, fresh, model]) m.dispose();
 });
 

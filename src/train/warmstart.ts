@@ -61,6 +61,10 @@ export async function warmStart(model: GalaxyModel, source: string, probe?: Floa
     const dim = a.representationDim;
     const k = kernel.dataSync().slice() as Float32Array;
     const bi = bias.dataSync().slice() as Float32Array;
+    // The fresh initialisation, for answers that turn out dead (getWeights() returns the live
+    // variables, so they must be copied before the head is overwritten).
+    const freshK = k.slice();
+    const freshB = bi.slice();
     const sk = srcKernel.dataSync();
     const sb = srcBias.dataSync();
     const A = cols.length;
@@ -83,12 +87,11 @@ export async function warmStart(model: GalaxyModel, source: string, probe?: Floa
     if (probe && probe.length > 0) {
       const alpha = await model.predictConcentrations(probe);
       const n = alpha.length / A;
-      const fresh = [kernel.dataSync(), bias.dataSync()];
       cols.forEach((c, j) => {
         if (!srcIndex.has(c)) return;
         for (let i = 0; i < n; i++) if (alpha[i * A + j] >= DEAD_CONCENTRATION) return;
-        for (let d = 0; d < dim; d++) k[d * A + j] = fresh[0][d * A + j];
-        bi[j] = fresh[1][j];
+        for (let d = 0; d < dim; d++) k[d * A + j] = freshK[d * A + j];
+        bi[j] = freshB[j];
         revived.push(c);
       });
       if (revived.length) setHead(k, bi);
