@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim [--metrics training/<stage>/metrics.json ...]
  *
- * (default: the five stages of scripts/pretrain.sh)
+ * (default: the six stages of scripts/pretrain.sh)
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/galmorph-decals-sim' },
     metrics: {
       type: 'string', multiple: true,
-      default: ['decals', 'gz', 'v2', 'v3', 'v4'].map((stage) => `training/pretrain-${stage}/metrics.json`),
+      default: ['decals', 'gz', 'v2', 'v3', 'v4', 'v5'].map((stage) => `training/pretrain-${stage}/metrics.json`),
     },
     report: { type: 'string', default: 'reports/pretrain.json' },
     notes: { type: 'string', default: '' },
@@ -84,11 +84,16 @@ resumes with \`scripts/pretrain.sh\` from the checkpoints in \`training/\`. ${va
   volunteers, whose tree adds "anything odd?" → ring / lens or arc / disturbed / irregular / merger /
   dust lane / other; 90/10 train/validation split by id hash, seed 0). These volunteers judge
   features by analytic visibility estimates.
-- Stages 3–5: the same galaxies with \`--visibility image\`: the volunteers judge each feature on
+- Stages 3–6: the same galaxies with \`--visibility image\`: the volunteers judge each feature on
   the displayed cutout (a feature the pixels hide gets no votes). The answer model was corrected
   between stages: stage 3 ran before b98c148 (hidden interaction stages leaked into "merging" and
   GZ2 "disturbed"), stage 4 before 7e94345 (tidal light lying over the body passed as a visible
-  tail); stage 5 on today's votes.
+  tail); stages 5–6 on today's votes (dust lanes still judged analytically in these data).
+- Stage 6 restarted four answers that had been dead since the analytic stages (their sigmoid
+  saturated, α = 1 on every galaxy: \`bar_strong\`, \`merging_merger\`,
+  \`merging_major-disturbance\`, \`odd-feature-gz2_lens-or-arc\`; \`--init-from\` now restarts
+  such answers, and the head's backward pass keeps a sigmoid slope ≥ 10⁻³ so they cannot die
+  again).
 - Held-out test: \`--n 3000 --seed 4242 --visibility image\` (the metrics below).
 
 ## Training
@@ -117,9 +122,8 @@ ${Object.entries(report.trees as Record<string, { mean_mae: number; mean_oracle_
 Trained on simulated galaxies only: apply to real cutouts at your own risk and fine-tune
 (\`galmorph finetune\`) on a few hundred labelled real galaxies first.
 
-Dust lanes are still judged by the analytic estimate in image mode (a thin opaque lane has
-no simple featureless twin yet; see src/sim/seen.ts), so the GZ2 dust-lane answer can still
-carry lanes the cutout hides.
+The training votes judged dust lanes by the analytic estimate (the image test for lanes,
+src/sim/seen.ts, came after), so the GZ2 dust-lane answer can still carry lanes the cutout hides.
 
 Merging (${ratio('merging')}×) is now mostly the network's limit: most simulated mergers show a
 double nucleus or a close companion 1–2″ from the host, 2–3 pixels of the 64-px input, and the

@@ -16,11 +16,13 @@ export const CONCENTRATION_MIN = 1;
 export const CONCENTRATION_RANGE = 100;
 
 /**
- * Least slope of the sigmoid in the backward pass (its largest is 1/4, at 0): σ'(x) ≈ e^(−|x|)
- * vanishes as a logit saturates, and an answer whose logit the loss once pushed far below 0
- * (rare answers, whose votes are mostly 0, are pushed towards α = 1 on every galaxy) would
- * never move again — dead, however learnable its votes become. With the slope kept at
- * 10⁻³ (|x| ≳ 7) the votes of the galaxies that do show the answer still pull it back up.
+ * Least slope of the sigmoid in the backward pass when the loss asks for a larger α (its
+ * largest is 1/4, at 0): σ'(x) ≈ e^(−|x|) vanishes as a logit saturates, and an answer whose
+ * logit the loss once pushed far below 0 (rare answers, whose votes are mostly 0, are pushed
+ * towards α = 1 on every galaxy) would never move again — dead, however learnable its votes
+ * become. With the slope kept at 10⁻³ (|x| ≳ 7) for the galaxies whose votes pull α up, they
+ * can bring it back. The push down keeps the true slope: floored, it would send every galaxy's
+ * saturated answers a constant "lower this logit" into the shared encoder.
  */
 const SIGMOID_SLOPE_FLOOR = 1e-3;
 
@@ -30,14 +32,18 @@ const concentrationsOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
   save([s]);
   return {
     value: tf.add(CONCENTRATION_MIN, tf.mul(CONCENTRATION_RANGE, s)),
-    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
-      tf.mul(dy, tf.mul(CONCENTRATION_RANGE, tf.maximum(tf.mul(saved, tf.sub(1, saved)), SIGMOID_SLOPE_FLOOR))),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+      const slope = tf.mul(saved, tf.sub(1, saved));
+      // dy < 0: the loss falls as α grows.
+      return tf.mul(dy, tf.mul(CONCENTRATION_RANGE, tf.where(tf.less(dy, 0), tf.maximum(slope, SIGMOID_SLOPE_FLOOR), slope)));
+    },
   };
 });
 
 /**
  * Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x); in the backward pass the
- * sigmoid's slope is kept ≥ 10⁻³ so saturated answers stay trainable.
+ * sigmoid's slope is kept ≥ 10⁻³ where the loss asks for a larger α, so saturated answers stay
+ * trainable.
  */
 export function toConcentrations(logits: tf.Tensor): tf.Tensor {
   return concentrationsOf(logits);
