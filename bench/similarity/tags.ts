@@ -23,7 +23,8 @@
  * to show what each choice buys; PCA refitted here on the written feat_ columns.
  * Writes the `precision` section of reports/similarity.json and regenerates reports/similarity.md.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readImage, readTable } from '../../src/data/index.js';
@@ -70,6 +71,12 @@ for (const r of table.rows) {
   tagsOf.set(String(r.id), new Set(String(r.tags ?? '').split(',').map((t) => t.trim()).filter(Boolean)));
 }
 const seconds: Record<string, number> = {};
+
+/** Cache name of the trained model's embeddings: its directory and weight bytes, so a replaced model is embedded anew. */
+function modelName(): string {
+  const bytes = createHash('sha256').update(readFileSync(join(modelDir!, 'weights.bin'))).digest('hex').slice(0, 12);
+  return `model-${basename(resolve(modelDir!))}-${bytes}`;
+}
 
 /** Embeddings of the catalogue by a model directory (PCA fitted on them), reused if present. */
 async function embedWith(model: string, name: string, mode: OrientationMode = orientations): Promise<string> {
@@ -251,7 +258,7 @@ for (const method of methods) {
   const indexDir = join(work, `${method}.index`);
   const common = { out: indexDir, method: 'exact' as const, overwrite: true };
   if (method === 'model') {
-    const emb = givenEmbeddings ?? (await embedWith(modelDir!, `model-${basename(resolve(modelDir!))}`));
+    const emb = givenEmbeddings ?? (await embedWith(modelDir!, modelName()));
     await buildIndex({ ...common, embeddings: emb, columns });
   } else if (method === 'untrained') {
     const u = await untrainedModel();
@@ -304,7 +311,7 @@ async function featureRows(path: string) {
 async function ablation(): Promise<AblationRow[]> {
   const out: AblationRow[] = [];
   for (const mode of ['single', 'dihedral'] as const) {
-    const { ids, dim, data } = await featureRows(await embedWith(modelDir!, `model-${basename(resolve(modelDir!))}`, mode));
+    const { ids, dim, data } = await featureRows(await embedWith(modelDir!, modelName(), mode));
     for (const k of [10, 16, 32, 64, dim]) {
       let vectors: Float32Array;
       if (k < dim) {
