@@ -92,7 +92,7 @@ resumes with \`scripts/pretrain.sh\` from the checkpoints in \`training/\`. ${va
 - Stage 6 restarted four answers that had been dead since the analytic stages (their sigmoid
   saturated, α = 1 on every galaxy: \`bar_strong\`, \`merging_merger\`,
   \`merging_major-disturbance\`, \`odd-feature-gz2_lens-or-arc\`; \`--init-from\` now restarts
-  such answers, and the head's backward pass keeps a sigmoid slope ≥ 10⁻³ so they cannot die
+  such answers, and the head's backward pass keeps a sigmoid slope ≥ 10⁻² so they cannot die
   again).
 - Held-out test: \`--n 3000 --seed 4242 --visibility image\` (the metrics below).
 

@@ -20,11 +20,12 @@ export const CONCENTRATION_RANGE = 100;
  * largest is 1/4, at 0): σ'(x) ≈ e^(−|x|) vanishes as a logit saturates, and an answer whose
  * logit the loss once pushed far below 0 (rare answers, whose votes are mostly 0, are pushed
  * towards α = 1 on every galaxy) would never move again — dead, however learnable its votes
- * become. With the slope kept at 10⁻³ (|x| ≳ 7) for the galaxies whose votes pull α up, they
- * can bring it back. The push down keeps the true slope: floored, it would send every galaxy's
+ * become. With the slope kept at 10⁻² (|x| ≳ 4.6) for the galaxies whose votes pull α up, they
+ * can bring it back (at 10⁻³, four epochs left a restarted "merger" answer at α ≈ 1.05 on
+ * mergers the volunteers all called mergers). The push down keeps the true slope: floored, it would send every galaxy's
  * saturated answers a constant "lower this logit" into the shared encoder.
  */
-const SIGMOID_SLOPE_FLOOR = 1e-3;
+const SIGMOID_SLOPE_FLOOR = 1e-2;
 
 const concentrationsOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -42,7 +43,7 @@ const concentrationsOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
 
 /**
  * Map unbounded head outputs to concentrations: 1 + 100·sigmoid(x); in the backward pass the
- * sigmoid's slope is kept ≥ 10⁻³ where the loss asks for a larger α, so saturated answers stay
+ * sigmoid's slope is kept ≥ 10⁻² where the loss asks for a larger α, so saturated answers stay
  * trainable.
  */
 export function toConcentrations(logits: tf.Tensor): tf.Tensor {

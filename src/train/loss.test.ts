@@ -265,7 +265,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual([...fr].map((v) => +v.toFixed(6)), [0.2, 0.3, 0.5, 0.25, 0.75]);
     });
 
-    test('a saturated concentration can still be pulled up: the sigmoid slope is floored at 1e-3 where the loss wants a larger alpha', () => {
+    test('a saturated concentration can still be pulled up: the sigmoid slope is floored at 1e-2 where the loss wants a larger alpha', () => {
       const xs = [-40, -8, 0, 3, 40];
       const sigmoidSlope = (v: number) => Math.exp(-v) / (1 + Math.exp(-v)) ** 2;
       const x = tf.tensor1d(xs);
@@ -273,11 +273,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const up = tf.tidy(() => tf.grad((l: tf.Tensor) => tf.neg(tf.sum(toConcentrations(l))))(x).dataSync());
       const down = tf.tidy(() => tf.grad((l: tf.Tensor) => tf.sum(toConcentrations(l)))(x).dataSync());
       xs.forEach((v, i) => {
-        const want = 100 * Math.max(sigmoidSlope(v), 1e-3);
+        const want = 100 * Math.max(sigmoidSlope(v), 1e-2);
         assert.ok(Math.abs(-up[i] - want) < 1e-4 * want + 1e-6, `pull up at x = ${v}: ${up[i]}`);
         assert.ok(Math.abs(down[i] - 100 * sigmoidSlope(v)) < 1e-4 * 100 * sigmoidSlope(v) + 1e-6, `push down at x = ${v}: ${down[i]}`);
       });
-      assert.ok(-up[0] > 0.09 && down[0] < 1e-10, 'a logit at -40 must move up, not further down');
+      assert.ok(-up[0] > 0.9 && down[0] < 1e-10, 'a logit at -40 must move up, not further down');
       x.dispose();
     });
 
