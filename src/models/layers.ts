@@ -20,10 +20,11 @@ export const CONCENTRATION_RANGE = 100;
  * largest is 1/4, at 0): σ'(x) ≈ e^(−|x|) vanishes as a logit saturates, and an answer whose
  * logit the loss once pushed far below 0 (rare answers, whose votes are mostly 0, are pushed
  * towards α = 1 on every galaxy) would never move again — dead, however learnable its votes
- * become. With the slope kept at 10⁻² (|x| ≳ 4.6) for the galaxies whose votes pull α up, they
- * can bring it back (at 10⁻³, four epochs left a restarted "merger" answer at α ≈ 1.05 on
- * mergers the volunteers all called mergers). The push down keeps the true slope: floored, it would send every galaxy's
- * saturated answers a constant "lower this logit" into the shared encoder.
+ * become. With the slope kept at 10⁻² (|x| ≳ 4.6) for the galaxies whose votes pull α up,
+ * they can bring it back (at 10⁻³, four epochs left a restarted "merger" answer at α ≈ 1.05
+ * on mergers the volunteers all called mergers). The push down keeps the true slope: floored,
+ * it would send every galaxy's saturated answers a constant "lower this logit" into the
+ * shared encoder.
  */
 const SIGMOID_SLOPE_FLOOR = 1e-2;
 
