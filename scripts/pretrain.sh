@@ -18,7 +18,7 @@ stage1 --epochs 28 --lr 1e-4
 stage2() { gm train "${common[@]}" --schema decals-dr5+gz2 --init-from training/pretrain-decals --out training/pretrain-gz "$@"; }
 stage2 --epochs "${STAGE2_DECAY_AT:-5}" --lr 5e-4
 stage2 --epochs "${STAGE2_EPOCHS:-10}" --lr 1e-4
-# Stages 3–6: the same galaxies, volunteers judging what the displayed cutout shows
+# Stages 3–5: the same galaxies, volunteers judging what the displayed cutout shows
 # (--visibility image; votes no longer carry features the pixels hide). The answer model was
 # corrected between stages: stage 3 ran before b98c148 (hidden interaction stages leaked into
 # "merging"), stage 4 before 7e94345 (tidal light over the body counted as a visible tail);
@@ -34,12 +34,7 @@ stage4 --epochs 4 --lr 3e-4
 stage4 --epochs 10 --lr 1e-4
 stage5() { gm train "${image[@]}" --init-from training/pretrain-v3 --out training/pretrain-v4 "$@"; }
 stage5 --epochs "${STAGE5_EPOCHS:-6}" --lr 1e-4
-# Stage 6: four answers dead since the analytic stages (saturated sigmoid, alpha = 1 on every
-# galaxy) restart from a fresh head; the rest continues. Stages 1-5 ran before the head's
-# gradient floor and the dead-answer restart, so a rerun without checkpoints differs from them.
-stage6() { gm train "${image[@]}" --init-from training/pretrain-v4 --out training/pretrain-v5 "$@"; }
-stage6 --epochs "${STAGE6_EPOCHS:-5}" --lr 2e-4
 mkdir -p models/galmorph-decals-sim
-cp training/pretrain-v5/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+cp training/pretrain-v4/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
 npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v2/catalog.parquet
-npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–6 from training/*/metrics.json
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–5 from training/*/metrics.json
