@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { train, type TrainOptions } from './train.js';
+import { LAST_DIR, train, type TrainOptions } from './train.js';
 import { tinyTrainOptions } from './synthetic.js';
 import { loadModel } from '../models/io.js';
 import { OptionError } from '../errors.js';
@@ -28,6 +28,10 @@ test('a tiny run trains: loss decreases, model and metrics are written and load'
   assert.equal(model.config.training?.epoch, r.bestEpoch);
   assert.equal(model.schema.name, 'synthetic-blobs');
   model.dispose();
+  // The last epoch's model is kept beside the best one.
+  const lastModel = await loadModel(join(r.out, LAST_DIR));
+  assert.equal(lastModel.config.training?.epoch, 3);
+  lastModel.dispose();
   // Re-running a finished run is a no-op that reports the same history.
   const again = await train(tiny('basic', { epochs: 3 }));
   assert.equal(again.history.length, 3);

@@ -33,7 +33,7 @@ import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDef
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** Output model directory (created; holds the model, metrics.json and checkpoint.bin). */
+  /** Output model directory (created; holds the best model, metrics.json, checkpoint.bin and `last/`, the last epoch's model). */
   out: string;
   /** Decision tree: a built-in name, a .json path, or a Schema. @default 'decals-dr5' */
   schema?: string | Schema;
@@ -189,6 +189,9 @@ function describeMismatch(saved: Record<string, unknown>, now: Record<string, un
  * const r = await train({ catalog: 'sim/catalog.csv', images: 'sim/images', out: 'models/my-model', epochs: 20 });
  * r.history.at(-1)?.valLoss // e.g. 18.2
  */
+/** Subdirectory of a run's output holding the model of its last finished epoch. */
+export const LAST_DIR = 'last';
+
 /** Training images the warm start looks for dead answers on: 256 spread over the training split. */
 async function probeImages(data: TrainingSet, trainIdx: readonly number[], spec: InputSpec & { bands: number }): Promise<Float32Array> {
   const n = Math.min(256, trainIdx.length);
@@ -381,10 +384,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         state.bestValLoss = metrics.valLoss;
         state.bestEpoch = metrics.epoch;
         state.badEpochs = 0;
-        await saveBest(model, weights, r, metrics, trainIdx.length, valIdx.length);
+        await saveEpochModel(r.out, model, weights, r, metrics, trainIdx.length, valIdx.length);
       } else {
         state.badEpochs++;
       }
+      // The last epoch's weights too (as Lightning keeps last.ckpt beside the best): the
+      // validation loss is not always the criterion a run should be judged by.
+      await saveEpochModel(join(r.out, LAST_DIR), model, weights, r, metrics, trainIdx.length, valIdx.length);
       state.epoch = epoch + 1;
       state.step = 0;
       state.trainLossSum = 0;
@@ -503,7 +509,9 @@ async function validate(
 }
 
 /** Write the current weights as the model in `r.out`, with training metadata. */
-async function saveBest(
+/** Save the weights as a model directory, with the epoch's metrics in its config. */
+async function saveEpochModel(
+  dir: string,
   model: ReturnType<typeof createModel>,
   weights: Float32Array,
   r: Resolved,
@@ -512,7 +520,7 @@ async function saveBest(
   valSize: number,
 ): Promise<void> {
   writeWeights(model, weights);
-  await saveModel(model, r.out, {
+  await saveModel(model, dir, {
     epoch: metrics.epoch,
     valLoss: metrics.valLoss,
     valMae: metrics.valMae,
