@@ -9,7 +9,9 @@
  *  - oracle MAE: the same for the true answer probabilities the simulated volunteers sampled
  *    from (`oracle_*` columns) — the best any model can do against finite votes;
  *  - accuracy on confidently voted galaxies (leading vote fraction > 0.8): predicted leading
- *    answer = voted leading answer (also for the oracle).
+ *    answer = voted leading answer (also for the oracle); and per answer, the recall on the
+ *    galaxies confidently voted that answer, so an answer the model never names (a dead head
+ *    unit: accuracy stays high when the answer is rare) shows as 0%.
  * Writes reports/pretrain.json (and prints a table).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,7 +47,12 @@ const predById = new Map(preds.rows.map((r) => [String(r.id), r]));
 const truthById = new Map(truth.rows.map((r) => [String(r.id), r]));
 
 const A = schema.nAnswers;
-interface Row { question: string; galaxies: number; mae: number; oracle_mae: number; mae_ratio: number; confident: number; confident_accuracy: number; oracle_confident_accuracy: number }
+/** Per answer: galaxies confidently voted that answer, and the share the model (oracle) also leads with it. */
+interface AnswerRecall { confident: number; recall: number; oracle_recall: number }
+interface Row {
+  question: string; galaxies: number; mae: number; oracle_mae: number; mae_ratio: number; confident: number; confident_accuracy: number; oracle_confident_accuracy: number;
+  answers: Record<string, AnswerRecall>;
+}
 const rows: Row[] = [];
 const argmax = (v: ArrayLike<number>, from: number, to: number) => {
   let best = from;
@@ -54,6 +61,7 @@ const argmax = (v: ArrayLike<number>, from: number, to: number) => {
 };
 for (const q of schema.questions) {
   let n = 0, errModel = 0, errOracle = 0, conf = 0, hitModel = 0, hitOracle = 0;
+  const perAnswer = Array.from({ length: q.end - q.start }, () => ({ confident: 0, model: 0, oracle: 0 }));
   for (let g = 0; g < votes.ids.length; g++) {
     const counts = votes.counts.subarray(g * A, (g + 1) * A);
     const frac = votesToFractions(schema, counts);
@@ -75,13 +83,18 @@ for (const q of schema.questions) {
     const lead = argmax(frac, q.start, q.end);
     if (frac[lead] > 0.8) {
       conf++;
-      if (argmax(pred, q.start, q.end) === lead) hitModel++;
-      if (argmax(oracle, q.start, q.end) === lead) hitOracle++;
+      const a = perAnswer[lead - q.start];
+      a.confident++;
+      if (argmax(pred, q.start, q.end) === lead) hitModel++, a.model++;
+      if (argmax(oracle, q.start, q.end) === lead) hitOracle++, a.oracle++;
     }
   }
   rows.push({
     question: q.name, galaxies: n, mae: errModel / n, oracle_mae: errOracle / n, mae_ratio: errModel / errOracle,
     confident: conf, confident_accuracy: hitModel / conf, oracle_confident_accuracy: hitOracle / conf,
+    answers: Object.fromEntries(
+      q.answers.map((name, i) => [name, { confident: perAnswer[i].confident, recall: perAnswer[i].model / perAnswer[i].confident, oracle_recall: perAnswer[i].oracle / perAnswer[i].confident }]),
+    ),
   });
 }
 console.log('question               galaxies     MAE  oracle MAE  ratio  confident  accuracy  oracle acc');
@@ -90,6 +103,11 @@ for (const r of rows) {
     `${r.question.padEnd(22)} ${String(r.galaxies).padStart(8)}  ${r.mae.toFixed(4)}      ${r.oracle_mae.toFixed(4)}  ${r.mae_ratio.toFixed(2).padStart(5)}  ${String(r.confident).padStart(9)}  ${(100 * r.confident_accuracy).toFixed(1).padStart(7)}%  ${(100 * r.oracle_confident_accuracy).toFixed(1).padStart(9)}%`,
   );
 }
+// Answers the model seldom names where the volunteers agree (a dead head answer shows as 0%).
+const weak = rows.flatMap((r) =>
+  Object.entries(r.answers).filter(([, a]) => a.confident >= 10 && a.recall < 0.5).map(([name, a]) => `${r.question}_${name} ${Math.round(a.recall * a.confident)}/${a.confident}`),
+);
+if (weak.length) console.log(`answers named on < 50% of the galaxies confidently voted them (≥ 10 such galaxies): ${weak.join(', ')}`);
 // Means per tree of a combined schema ("decals-dr5+gz2"); the top-level means are the first
 // tree's (GZ DECaLS), so they stay comparable with models trained on that tree alone.
 const means = (tree: Row[]) => {
