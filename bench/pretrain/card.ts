@@ -55,14 +55,10 @@ const schedule = (history: EpochMetrics[]) =>
 const trees = (name: string) => name.split('+').map((t) => ({ 'decals-dr5': 'GZ DECaLS DR5', gz2: 'GZ2' })[t] ?? t).join(' and ');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 // A question's MAE ratio as the card's text quotes it (reports/pretrain.json).
-/** Bullet list of the answers with recall < 50% on ≥ 10 confidently voted galaxies. */
+/** Bullet list of the answers the model seldom names (bench/pretrain's \`weak_answers\`). */
 function weakAnswers(): string {
-  const rows = (report.questions as { question: string; answers?: Record<string, { confident: number; recall: number; oracle_recall: number }> }[]).flatMap((q) =>
-    Object.entries(q.answers ?? {})
-      .filter(([, a]) => a.confident >= 10 && a.recall < 0.5)
-      .map(([name, a]) => `- \`${q.question}_${name}\`: ${Math.round(a.recall * a.confident)} of ${a.confident} (${pct(a.oracle_recall)})`),
-  );
-  return rows.length ? rows.join('\n') : '- none';
+  const rows = (report.weak_answers ?? []) as { column: string; confident: number; named: number; oracle_recall: number }[];
+  return rows.length ? rows.map((w) => `- \`${w.column}\`: ${w.named} of ${w.confident} (${pct(w.oracle_recall)})`).join('\n') : '- none';
 }
 const ratio = (question: string) => (report.questions as { question: string; mae_ratio: number }[]).find((q) => q.question === question)!.mae_ratio.toFixed(2);
 const stageText = stages

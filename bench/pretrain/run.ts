@@ -103,11 +103,14 @@ for (const r of rows) {
     `${r.question.padEnd(22)} ${String(r.galaxies).padStart(8)}  ${r.mae.toFixed(4)}      ${r.oracle_mae.toFixed(4)}  ${r.mae_ratio.toFixed(2).padStart(5)}  ${String(r.confident).padStart(9)}  ${(100 * r.confident_accuracy).toFixed(1).padStart(7)}%  ${(100 * r.oracle_confident_accuracy).toFixed(1).padStart(9)}%`,
   );
 }
-// Answers the model seldom names where the volunteers agree (a dead head answer shows as 0%).
-const weak = rows.flatMap((r) =>
-  Object.entries(r.answers).filter(([, a]) => a.confident >= 10 && a.recall < 0.5).map(([name, a]) => `${r.question}_${name} ${Math.round(a.recall * a.confident)}/${a.confident}`),
+// Answers the model seldom names where the volunteers agree (a dead head answer shows as 0%):
+// recall below 50% on at least 10 confidently voted galaxies.
+const weakAnswers = rows.flatMap((r) =>
+  Object.entries(r.answers)
+    .filter(([, a]) => a.confident >= 10 && a.recall < 0.5)
+    .map(([answer, a]) => ({ column: `${r.question}_${answer}`, confident: a.confident, named: Math.round(a.recall * a.confident), oracle_recall: a.oracle_recall })),
 );
-if (weak.length) console.log(`answers named on < 50% of the galaxies confidently voted them (≥ 10 such galaxies): ${weak.join(', ')}`);
+if (weakAnswers.length) console.log(`answers named on < 50% of the galaxies confidently voted them (≥ 10 such galaxies): ${weakAnswers.map((w) => `${w.column} ${w.named}/${w.confident}`).join(', ')}`);
 // Means per tree of a combined schema ("decals-dr5+gz2"); the top-level means are the first
 // tree's (GZ DECaLS), so they stay comparable with models trained on that tree alone.
 const means = (tree: Row[]) => {
@@ -127,6 +130,7 @@ const report = {
   ...Object.values(trees)[0],
   trees,
   questions: rows,
+  weak_answers: weakAnswers,
 };
 for (const [tree, m] of Object.entries(trees)) {
   console.log(`${tree}: mean MAE ${m.mean_mae.toFixed(4)} vs oracle ${m.mean_oracle_mae.toFixed(4)} (ratio ${m.mean_mae_ratio.toFixed(2)})`);
