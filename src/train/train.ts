@@ -183,12 +183,6 @@ function describeMismatch(saved: Record<string, unknown>, now: Record<string, un
   return Object.keys({ ...saved, ...now }).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
 }
 
-/**
- * Train (or resume training) a model.
- * @example
- * const r = await train({ catalog: 'sim/catalog.csv', images: 'sim/images', out: 'models/my-model', epochs: 20 });
- * r.history.at(-1)?.valLoss // e.g. 18.2
- */
 /** Subdirectory of a run's output holding the model of its last finished epoch. */
 export const LAST_DIR = 'last';
 
@@ -200,6 +194,12 @@ async function probeImages(data: TrainingSet, trainIdx: readonly number[], spec:
   return prepareImages(images, spec);
 }
 
+/**
+ * Train (or resume training) a model.
+ * @example
+ * const r = await train({ catalog: 'sim/catalog.csv', images: 'sim/images', out: 'models/my-model', epochs: 20 });
+ * r.history.at(-1)?.valLoss // e.g. 18.2
+ */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const r = resolve(options);
   const log = options.log ?? (() => {});
@@ -508,8 +508,7 @@ async function validate(
   return acc.result();
 }
 
-/** Write the current weights as the model in `r.out`, with training metadata. */
-/** Save the weights as a model directory, with the epoch's metrics in its config. */
+/** Write the weights as a model directory, with the epoch's metrics and training settings in its config. */
 async function saveEpochModel(
   dir: string,
   model: ReturnType<typeof createModel>,
