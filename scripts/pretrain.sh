@@ -34,13 +34,12 @@ stage4 --epochs 4 --lr 3e-4
 stage4 --epochs 10 --lr 1e-4
 stage5() { gm train "${image[@]}" --init-from training/pretrain-v3 --out training/pretrain-v4 "$@"; }
 stage5 --epochs "${STAGE5_EPOCHS:-6}" --lr 1e-4
-# Stage 6, the candidate for the next release (not shipped yet: README examples and the
-# downstream benches must be rerun with it): restarts the four answers that died in the
-# analytic stages (saturated sigmoid, alpha = 1 on every galaxy) and trains with the head's
-# pull-up gradient floor (its best validation loss was its last epoch, 9 of 9).
+# Stage 6 (shipped): restarts the four answers that died in the analytic stages (saturated
+# sigmoid, alpha = 1 on every galaxy) and trains with the head's pull-up gradient floor (its
+# best validation loss was its last epoch, 9 of 9).
 stage6() { gm train "${image[@]}" --init-from training/pretrain-v4 --out training/pretrain-v5 "$@"; }
 stage6 --epochs 9 --lr 2e-4
 mkdir -p models/galmorph-decals-sim
-cp training/pretrain-v4/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+cp training/pretrain-v5/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
 npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v2/catalog.parquet
-npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–5 from training/*/metrics.json
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–6 from training/*/metrics.json
