@@ -29,7 +29,7 @@ import type { Worker } from 'node:worker_threads';
 import { averageInto, initEngine } from '../../src/engine/index.js';
 import { GalaxyModel, buildNetwork, createModel, type ModelConfig } from '../../src/models/index.js';
 import { getSchema } from '../../src/schema/index.js';
-import { readWeights, type Shard } from '../../src/train/replica.js';
+import { readWeights, shareable, type Shard } from '../../src/train/replica.js';
 import { startWorker } from '../../src/util/worker.js';
 import { threadCpuMs } from './thread_cpu.js';
 
@@ -77,7 +77,8 @@ export interface TwoCoreResult {
 /** Runs the paired rounds for `config` (call after initEngine). */
 export async function measureTwoCores(config: ModelConfig, nAnswers: number, batch: number, rounds: number, backend: 'wasm' | 'native' = 'wasm'): Promise<TwoCoreResult> {
   const model = new GalaxyModel(buildNetwork(config, 0), config);
-  const weights = readWeights(model);
+  // In a SharedArrayBuffer, as train() keeps them: posting them shares rather than copies.
+  const weights = shareable(readWeights(model), true);
   model.dispose();
   const [single, a, b, threaded] = await Promise.all([
     Replica.start(config, 1, backend),

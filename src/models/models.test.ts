@@ -7,7 +7,7 @@ import { tf, initEngine } from '../engine/index.js';
 import { architectureNames, getArchitecture } from './architectures.js';
 import { createModel, REPRESENTATION_LAYER } from './model.js';
 import { loadModel, saveModel } from './io.js';
-import { prepareImages } from './preprocess.js';
+import { prepareImages, resampleInto, type AffineMap } from './preprocess.js';
 import { createSchema, getSchema } from '../schema/index.js';
 import { OptionError } from '../errors.js';
 
@@ -121,4 +121,34 @@ test('prepareImages: centre crop + resize + greyscale conversion', () => {
   const u8 = Uint8Array.from(data, (v) => Math.round(v * 255));
   const fromU8 = prepareImages([{ data: u8, height: 4, width: 4, channels: 3 }], spec);
   fromU8.forEach((v, i) => assert.ok(Math.abs(v - data[i]) < 3e-3));
+});
+
+test('resampleInto: the 3-band path equals the general path band by band, bit for bit', () => {
+  // The colour path is a specialised copy of the general resampler; resampling each band on its
+  // own (1 band in, 1 out) goes through the general one with the same arithmetic.
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const maps: AffineMap[] = [
+    { a00: 0.87, a01: 0, a10: 0, a11: 0.87, tx: 0, ty: 0 },
+    { a00: -0.6, a01: 0.5, a10: 0.55, a11: 0.6, tx: 0.05, ty: -0.1 },
+    { a00: 1.7, a01: -1.2, a10: 0.9, a11: 1.4, tx: 0.4, ty: 0.3 }, // reaches far past the borders: mirroring
+  ];
+  for (const [H, W] of [[75, 75], [20, 33], [1, 6]]) {
+    for (const u8 of [true, false]) {
+      const data = u8 ? Uint8Array.from({ length: H * W * 3 }, () => Math.floor(256 * rand())) : Float32Array.from({ length: H * W * 3 }, rand);
+      const norm = { mean: [0.1, 0.2, 0.3], std: [0.3, 0.7, 1.1] };
+      for (const map of maps) {
+        const size = 16;
+        const rgb = new Float32Array(size * size * 3);
+        resampleInto({ data, height: H, width: W, channels: 3 }, rgb, 0, size, 3, map, norm);
+        for (let c = 0; c < 3; c++) {
+          const band = u8 ? new Uint8Array(H * W) : new Float32Array(H * W);
+          for (let i = 0; i < H * W; i++) band[i] = data[i * 3 + c];
+          const one = new Float32Array(size * size);
+          resampleInto({ data: band, height: H, width: W, channels: 1 }, one, 0, size, 1, map, { mean: [norm.mean[c]], std: [norm.std[c]] });
+          one.forEach((v, i) => assert.ok(Object.is(v, rgb[i * 3 + c]), `${H}×${W} u8=${u8} band ${c} px ${i}: ${v} vs ${rgb[i * 3 + c]}`));
+        }
+      }
+    }
+  }
 });

@@ -73,6 +73,7 @@ export function resampleInto(
   const { data, height: H, width: W, channels: C } = src;
   const scale = data instanceof Uint8Array ? 1 / 255 : 1;
   const side = Math.min(H, W);
+  if (C === 3 && bands === 3) return resample3(data, H, W, out, outOffset, size, scale, side, map, norm);
   const px = new Float32Array(C);
   for (let oy = 0; oy < size; oy++) {
     const v = (oy + 0.5) / size - 0.5;
@@ -107,6 +108,62 @@ export function resampleInto(
       } else {
         for (let b = 0; b < bands; b++) out[o + b] = (px[0] - norm.mean[b]) / norm.std[b];
       }
+    }
+  }
+}
+
+/**
+ * {@link resampleInto} for 3 bands in and out (training's augmentation and every colour
+ * evaluation): the same arithmetic in the same order, so the same float32 results, without the
+ * general path's per-pixel band loops and modulo mirroring away from the borders (~3× faster).
+ */
+function resample3(
+  data: Float32Array | Uint8Array,
+  H: number,
+  W: number,
+  out: Float32Array,
+  outOffset: number,
+  size: number,
+  scale: number,
+  side: number,
+  map: AffineMap,
+  norm: Normalisation,
+): void {
+  const { a00, a01, a10, a11, tx, ty } = map;
+  const [m0, m1, m2] = norm.mean;
+  const [s0, s1, s2] = norm.std;
+  const cx = W / 2;
+  const cy = H / 2;
+  let o = outOffset;
+  for (let oy = 0; oy < size; oy++) {
+    const v = (oy + 0.5) / size - 0.5;
+    for (let ox = 0; ox < size; ox++, o += 3) {
+      const u = (ox + 0.5) / size - 0.5;
+      const sx = (a00 * u + a01 * v + tx) * side + cx - 0.5;
+      const sy = (a10 * u + a11 * v + ty) * side + cy - 0.5;
+      const x0f = Math.floor(sx);
+      const y0f = Math.floor(sy);
+      const fx = sx - x0f;
+      const fy = sy - y0f;
+      const inX = x0f >= 0 && x0f < W - 1;
+      const inY = y0f >= 0 && y0f < H - 1;
+      const x0 = inX ? x0f : mirror(x0f, W);
+      const x1 = inX ? x0f + 1 : mirror(x0f + 1, W);
+      const y0 = inY ? y0f : mirror(y0f, H);
+      const y1 = inY ? y0f + 1 : mirror(y0f + 1, H);
+      const i00 = (y0 * W + x0) * 3;
+      const i01 = (y0 * W + x1) * 3;
+      const i10 = (y1 * W + x0) * 3;
+      const i11 = (y1 * W + x1) * 3;
+      let top = data[i00] + (data[i01] - data[i00]) * fx;
+      let bot = data[i10] + (data[i11] - data[i10]) * fx;
+      out[o] = (Math.fround((top + (bot - top) * fy) * scale) - m0) / s0;
+      top = data[i00 + 1] + (data[i01 + 1] - data[i00 + 1]) * fx;
+      bot = data[i10 + 1] + (data[i11 + 1] - data[i10 + 1]) * fx;
+      out[o + 1] = (Math.fround((top + (bot - top) * fy) * scale) - m1) / s1;
+      top = data[i00 + 2] + (data[i01 + 2] - data[i00 + 2]) * fx;
+      bot = data[i10 + 2] + (data[i11 + 2] - data[i10 + 2]) * fx;
+      out[o + 2] = (Math.fround((top + (bot - top) * fy) * scale) - m2) / s2;
     }
   }
 }

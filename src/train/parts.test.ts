@@ -9,6 +9,7 @@ import { readCheckpoint, writeCheckpoint, CheckpointError, CHECKPOINT_FILE, type
 import { ImageCache, openTrainingSet } from './data.js';
 import { epochPermutation, isValidation, rng } from './random.js';
 import { SYNTHETIC_SCHEMA, syntheticTrainingSet } from './synthetic.js';
+import { averageGradients, updateWeights, type SharedBuffers } from './replica.js';
 import { writePng } from '../data/index.js';
 import { CatalogError } from '../errors.js';
 
@@ -51,6 +52,44 @@ test('AdamW converges on a quadratic and its state restores exactly', () => {
   run(50, b);
   run(50, c);
   assert.deepEqual([...b.params], [...c.params]);
+});
+
+test('shared-out optimizer step: replicas averaging and updating parts equal one AdamW step on the summed gradient, bit for bit', () => {
+  const n = 1001;
+  const r = rng(3);
+  const mask = Uint8Array.from({ length: n }, (_, i) => i % 3 && 1);
+  for (const shardSizes of [[64, 64], [5, 3], [3, 3, 2], [5]]) {
+    const total = shardSizes.reduce((a, b) => a + b, 0);
+    const w = shardSizes.map((m) => m / total);
+    const params = Float32Array.from({ length: n }, () => r() - 0.5);
+    // Some exact zeros and negative zeros among the gradients.
+    const grads = shardSizes.map(() => Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? -0 : i % 89 === 0 ? 0 : 20 * (r() - 0.5))));
+    // Reference: what train() did on one thread — sum the weighted gradients into zeros, AdamW.step.
+    const opt = new AdamW(params.slice(), mask, { clipNorm: 10 });
+    const shared: SharedBuffers = {
+      weights: params.slice(),
+      m: new Float32Array(n),
+      v: new Float32Array(n),
+      grads: [],
+      adam: { lr: opt.lr, wd: opt.wd, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, clipNorm: opt.clipNorm },
+    };
+    const parts = 3;
+    for (let step = 0; step < 3; step++) {
+      const sum = new Float32Array(n);
+      grads.forEach((g, k) => g.forEach((x, i) => (sum[i] += w[k] * x)));
+      const norm = opt.step(sum);
+      shared.grads = grads.map((g) => g.slice());
+      const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * n) / parts));
+      for (let k = 0; k < parts; k++) averageGradients(shared.grads, bounds[k], bounds[k + 1], w);
+      const t = step + 1;
+      const norms = Array.from({ length: parts }, (_, k) => updateWeights(shared, mask, bounds[k], bounds[k + 1], t));
+      assert.ok(norms.every((x) => x === norm), `norms ${norms} vs ${norm}`);
+      assert.ok(norm > 10, 'the gradient is clipped');
+      assert.deepEqual(new Uint32Array(shared.weights.buffer), new Uint32Array(opt.params.buffer));
+      assert.deepEqual(new Uint32Array(shared.m.buffer), new Uint32Array(opt.getState().m.buffer));
+      assert.deepEqual(new Uint32Array(shared.v.buffer), new Uint32Array(opt.getState().v.buffer));
+    }
+  }
 });
 
 test('augmentation: identity ranges reproduce the image; random maps stay inside the frame', () => {

@@ -1,8 +1,11 @@
 /**
- * Model replicas for data-parallel training. The training loop owns the one true copy of the
- * weights (a flat Float32Array: trainable parameters, then batch-norm moving statistics) and
- * the optimizer; each replica receives those weights with its shard of the batch, returns
- * the gradient and its updated moving statistics, and the loop combines them. A replica is
+ * Model replicas for data-parallel training. There is one copy of the weights (a flat
+ * Float32Array: trainable parameters, then batch-norm moving statistics), of the AdamW moments
+ * and of each replica's gradient, in {@link SharedBuffers} that every replica sees
+ * (SharedArrayBuffers when the replicas are worker threads, so nothing is copied between
+ * threads). A step: each replica computes its shard's gradient from the shared weights; the
+ * replicas average the gradients, each over a part of the vector; then each applies the AdamW
+ * update to its part of the weights (`runShards`, `combine` and `optimizerStep` in train.ts). A replica is
  * either in-process ({@link LocalReplica}, workers = 1) or a worker thread
  * ({@link WorkerReplica}); both run the same {@link ReplicaCore}.
  */
@@ -11,6 +14,7 @@ import { startWorker } from '../util/worker.js';
 import { tf, initEngine, type BackendChoice } from '../engine/index.js';
 import { buildNetwork, GalaxyModel, type ModelConfig } from '../models/model.js';
 import { treeLoss } from './loss.js';
+import { adamwUpdate, clipScale, l2Norm, type AdamWSettings } from './optimizer.js';
 
 /** Where each weight lives in the flat vector. Trainable weights come first. */
 export interface WeightLayout {
@@ -43,12 +47,89 @@ export interface Shard {
   dropoutSeed: number;
 }
 
-/** The interface the training loop drives. */
+/** What the replicas of a run share (see the file comment). */
+export interface SharedBuffers {
+  /** All weights in layout order: read by every replica at the start of a step. */
+  weights: Float32Array;
+  /** AdamW moments of the trainable weights. */
+  m: Float32Array;
+  v: Float32Array;
+  /** One per replica: its shard's gradient; {@link averageGradients} leaves the batch's in `grads[0]`. */
+  grads: Float32Array[];
+  adam: AdamWSettings & { clipNorm: number };
+}
+
+/**
+ * Shared buffers for `count` replicas of `layout`, around existing weights and moments (which
+ * must live in SharedArrayBuffers when the replicas are threads; see {@link shareable}).
+ */
+export function sharedBuffers(layout: WeightLayout, count: number, weights: Float32Array, m: Float32Array, v: Float32Array, adam: SharedBuffers['adam']): SharedBuffers {
+  const shared = weights.buffer instanceof SharedArrayBuffer;
+  const grads = Array.from({ length: count }, () => (shared ? new Float32Array(new SharedArrayBuffer(4 * layout.trainableSize)) : new Float32Array(layout.trainableSize)));
+  const { lr, wd, beta1, beta2, eps, clipNorm } = adam;
+  return { weights, m, v, grads, adam: { lr, wd, beta1, beta2, eps, clipNorm } };
+}
+
+/** A copy of `a` in a SharedArrayBuffer when `shared`, else `a` itself. */
+export function shareable(a: Float32Array, shared: boolean): Float32Array {
+  if (!shared || a.buffer instanceof SharedArrayBuffer) return a;
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/**
+ * `grads[0][from, to)` ← Σₖ weightsₖ · `grads[k][from, to)`, accumulated in float32 in replica
+ * order (the rounding of summing the replicas' gradients one by one into a zeroed vector).
+ */
+export function averageGradients(grads: Float32Array[], from: number, to: number, weights: number[]): void {
+  const out = grads[0];
+  if (weights.length === 2) {
+    const [a, b] = grads;
+    const [wa, wb] = weights;
+    for (let i = from; i < to; i++) out[i] = Math.fround(0 + wa * a[i]) + wb * b[i];
+    return;
+  }
+  for (let i = from; i < to; i++) {
+    let g = 0;
+    for (let k = 0; k < weights.length; k++) g = Math.fround(g + weights[k] * grads[k][i]);
+    out[i] = g;
+  }
+}
+
+/**
+ * AdamW step `t` on trainable weights [from, to) with the batch gradient `grads[0]` clipped to
+ * `clipNorm` by its global norm (computed over the whole vector, in index order, by every
+ * caller alike). Returns that norm.
+ */
+export function updateWeights(shared: SharedBuffers, decay: Uint8Array, from: number, to: number, t: number): number {
+  const g = shared.grads[0];
+  const norm = l2Norm(g);
+  adamwUpdate(shared.weights, shared.m, shared.v, decay, g, from, to, t, clipScale(norm, shared.adam.clipNorm), shared.adam);
+  return norm;
+}
+
+/** The interface the training loop drives; see the file comment for a step's three phases. */
 export interface Replica {
-  trainStep(weights: Float32Array, shard: Shard): Promise<ShardResult>;
+  /** Work on these buffers from now on, as replica `index`. */
+  attach(shared: SharedBuffers, index: number): Promise<void>;
+  /** Forward/backward of `shard` with the shared weights; the gradient goes to `grads[index]`. */
+  gradients(shard: Shard): Promise<ShardGradients>;
+  /** {@link averageGradients} over [from, to). */
+  average(from: number, to: number, weights: number[]): Promise<void>;
+  /** {@link updateWeights} over [from, to); returns the gradient norm. */
+  update(from: number, to: number, t: number): Promise<number>;
   /** Concentrations `[n, nAnswers]` in evaluation mode. */
   evaluate(weights: Float32Array, images: Float32Array, n: number): Promise<Float32Array>;
   dispose(): Promise<void>;
+}
+
+/** A replica's shard result besides its gradient. */
+export interface ShardGradients {
+  /** The non-trainable weights (batch-norm moving statistics) after the pass. */
+  state: Float32Array;
+  /** Mean loss over the shard. */
+  loss: number;
 }
 
 function weightsOf(net: GalaxyModel['net']) {
@@ -104,13 +185,40 @@ export function decayMask(layout: WeightLayout): Uint8Array {
 export class ReplicaCore {
   readonly model: GalaxyModel;
   readonly layout: WeightLayout;
+  private shared: { buffers: SharedBuffers; index: number; decay: Uint8Array } | undefined;
 
   constructor(config: ModelConfig) {
     this.model = new GalaxyModel(buildNetwork(config, 0), config);
     this.layout = weightLayout(this.model);
   }
 
-  trainStep(weights: Float32Array, shard: Shard): ShardResult {
+  attach(buffers: SharedBuffers, index: number): void {
+    if (buffers.weights.length !== this.layout.size) throw new RangeError(`shared weights hold ${buffers.weights.length} floats, the network ${this.layout.size}`);
+    this.shared = { buffers, index, decay: decayMask(this.layout) };
+  }
+
+  private attached() {
+    if (!this.shared) throw new Error('replica: no shared buffers attached');
+    return this.shared;
+  }
+
+  gradients(shard: Shard): ShardGradients {
+    const { buffers, index } = this.attached();
+    const { state, loss } = this.trainStep(buffers.weights, shard, buffers.grads[index]);
+    return { state, loss };
+  }
+
+  average(from: number, to: number, weights: number[]): void {
+    averageGradients(this.attached().buffers.grads, from, to, weights);
+  }
+
+  update(from: number, to: number, t: number): number {
+    const { buffers, decay } = this.attached();
+    return updateWeights(buffers, decay, from, to, t);
+  }
+
+  /** Forward/backward of `shard` with `weights`; the gradient is written to `out` when given. */
+  trainStep(weights: Float32Array, shard: Shard, out?: Float32Array): ShardResult {
     writeWeights(this.model, weights);
     const { inputSize: s, bands } = this.model.config;
     const A = this.model.schema.nAnswers;
@@ -119,7 +227,7 @@ export class ReplicaCore {
     const y = tf.tensor2d(shard.counts, [shard.n, A]);
     const vars = this.model.net.trainableWeights.map((w) => w.read() as tf.Variable);
     const { value, grads } = tf.variableGrads(() => treeLoss(y, this.model.apply(x, { training: true }), this.model.schema), vars);
-    const flat = new Float32Array(this.layout.trainableSize);
+    const flat = out ?? new Float32Array(this.layout.trainableSize);
     vars.forEach((v, i) => flat.set(grads[v.name].dataSync() as Float32Array, this.layout.offsets[i]));
     const loss = value.dataSync()[0];
     tf.dispose([x, y, value, ...Object.values(grads)]);
@@ -152,8 +260,17 @@ export class LocalReplica implements Replica {
   constructor(config: ModelConfig) {
     this.core = new ReplicaCore(config);
   }
-  async trainStep(weights: Float32Array, shard: Shard): Promise<ShardResult> {
-    return this.core.trainStep(weights, shard);
+  async attach(shared: SharedBuffers, index: number): Promise<void> {
+    this.core.attach(shared, index);
+  }
+  async gradients(shard: Shard): Promise<ShardGradients> {
+    return this.core.gradients(shard);
+  }
+  async average(from: number, to: number, weights: number[]): Promise<void> {
+    this.core.average(from, to, weights);
+  }
+  async update(from: number, to: number, t: number): Promise<number> {
+    return this.core.update(from, to, t);
   }
   async evaluate(weights: Float32Array, images: Float32Array, n: number): Promise<Float32Array> {
     return this.core.evaluate(weights, images, n);
@@ -166,13 +283,17 @@ export class LocalReplica implements Replica {
 /** Messages to a replica worker. */
 export type WorkerRequest =
   | { kind: 'init'; config: ModelConfig; backend: BackendChoice }
-  | { kind: 'step'; weights: Float32Array; shard: Shard }
+  | { kind: 'attach'; shared: SharedBuffers; index: number }
+  | { kind: 'gradients'; shard: Shard }
+  | { kind: 'average'; from: number; to: number; weights: number[] }
+  | { kind: 'update'; from: number; to: number; t: number }
   | { kind: 'eval'; weights: Float32Array; images: Float32Array; n: number };
 
 /** Replies from a replica worker. */
 export type WorkerReply =
   | { kind: 'ready' }
-  | { kind: 'step'; result: ShardResult }
+  | { kind: 'gradients'; result: ShardGradients }
+  | { kind: 'update'; norm: number }
   | { kind: 'eval'; concentrations: Float32Array }
   | { kind: 'error'; message: string; stack?: string };
 
@@ -221,9 +342,23 @@ export class WorkerReplica implements Replica {
     });
   }
 
-  async trainStep(weights: Float32Array, shard: Shard): Promise<ShardResult> {
-    const reply = await this.request({ kind: 'step', weights, shard }, [shard.images.buffer as ArrayBuffer, shard.counts.buffer as ArrayBuffer]);
-    return (reply as Extract<WorkerReply, { kind: 'step' }>).result;
+  async attach(shared: SharedBuffers, index: number): Promise<void> {
+    if (!(shared.weights.buffer instanceof SharedArrayBuffer)) throw new TypeError('a worker replica needs SharedArrayBuffer-backed buffers');
+    await this.request({ kind: 'attach', shared, index });
+  }
+
+  async gradients(shard: Shard): Promise<ShardGradients> {
+    const reply = await this.request({ kind: 'gradients', shard }, [shard.images.buffer as ArrayBuffer, shard.counts.buffer as ArrayBuffer]);
+    return (reply as Extract<WorkerReply, { kind: 'gradients' }>).result;
+  }
+
+  async average(from: number, to: number, weights: number[]): Promise<void> {
+    await this.request({ kind: 'average', from, to, weights });
+  }
+
+  async update(from: number, to: number, t: number): Promise<number> {
+    const reply = await this.request({ kind: 'update', from, to, t });
+    return (reply as Extract<WorkerReply, { kind: 'update' }>).norm;
   }
 
   async evaluate(weights: Float32Array, images: Float32Array, n: number): Promise<Float32Array> {

@@ -7,7 +7,8 @@ import { initEngine, type BackendChoice } from '../engine/index.js';
 import { createModel } from '../models/model.js';
 import { getSchema, type Schema } from '../schema/index.js';
 import { rng } from './random.js';
-import { readWeights, startReplicas, type Replica } from './replica.js';
+import { readWeights, shareable, sharedBuffers, startReplicas, weightLayout, type Replica } from './replica.js';
+import { AdamW } from './optimizer.js';
 
 /** Options of {@link measureThroughput}. */
 export interface ThroughputOptions {
@@ -52,15 +53,19 @@ export async function measureThroughput(options: ThroughputOptions = {}): Promis
   const schema = options.schema ?? getSchema('decals-dr5');
   await initEngine({ backend });
   const model = createModel({ schema, architecture, size, bands });
-  const weights = readWeights(model);
+  const layout = weightLayout(model);
+  const weights = shareable(readWeights(model), workers > 1);
   const parameters = model.countParams();
   const replicas: Replica[] = await startReplicas(model.config, workers, backend);
   model.dispose();
+  const adam = new AdamW(weights.subarray(0, layout.trainableSize), new Uint8Array(layout.trainableSize), {}, workers > 1);
+  const shared = sharedBuffers(layout, replicas.length, weights, adam.getState().m, adam.getState().v, adam);
+  await Promise.all(replicas.map((r, k) => r.attach(shared, k)));
   const random = rng(1);
   const per = Math.ceil(batchSize / workers);
   const images = () => Float32Array.from({ length: per * size * size * bands }, random);
   const counts = () => Float32Array.from({ length: per * schema.nAnswers }, () => Math.floor(4 * random()));
-  const trainStep = () => Promise.all(replicas.map((r) => r.trainStep(weights, { images: images(), counts: counts(), n: per, dropoutSeed: 1 })));
+  const trainStep = () => Promise.all(replicas.map((r) => r.gradients({ images: images(), counts: counts(), n: per, dropoutSeed: 1 })));
   const forward = () => Promise.all(replicas.map((r) => r.evaluate(weights, images(), per)));
   try {
     const time = async (f: () => Promise<unknown>) => {

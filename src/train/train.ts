@@ -28,7 +28,7 @@ import { ValidationAccumulator, type EpochMetrics } from './metrics.js';
 import { AdamW } from './optimizer.js';
 import { createProgress } from './progress.js';
 import { epochPermutation, hashString, isValidation, mix, rng, Stream } from './random.js';
-import { decayMask, readWeights, startReplicas, weightLayout, writeWeights, type Replica, type ShardResult } from './replica.js';
+import { decayMask, readWeights, shareable, sharedBuffers, startReplicas, weightLayout, writeWeights, type Replica, type SharedBuffers, type ShardGradients } from './replica.js';
 import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDefaults } from '../util/options.js';
 
 /** Options of {@link train}. */
@@ -232,12 +232,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   }
   const layout = weightLayout(model);
-  const weights = readWeights(model);
-  const optimizer = new AdamW(weights.subarray(0, layout.trainableSize), decayMask(layout), {
-    learningRate: r.learningRate,
-    weightDecay: r.weightDecay,
-    clipNorm: r.clipNorm,
-  });
+  // Worker replicas read the weights and update them and the moments in place: shared memory.
+  const threads = r.workers > 1;
+  const weights = shareable(readWeights(model), threads);
+  const optimizer = new AdamW(
+    weights.subarray(0, layout.trainableSize),
+    decayMask(layout),
+    { learningRate: r.learningRate, weightDecay: r.weightDecay, clipNorm: r.clipNorm },
+    threads,
+  );
   const fp = fingerprint(r, data);
   let state: CheckpointState = {
     fingerprint: fp,
@@ -294,6 +297,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const cache = new ImageCache(data, decodeSize({ inputSize: r.size }), r.bands, r.cacheBytes);
   const per = r.size * r.size * r.bands;
   const replicas: Replica[] = await startReplicas(model.config, r.workers, r.backend);
+  const { m, v } = optimizer.getState();
+  const shared = sharedBuffers(layout, replicas.length, weights, m, v, optimizer);
+  await Promise.all(replicas.map((x, k) => x.attach(shared, k)));
   const progress = createProgress(options.progress);
   const countsOf = (idx: ArrayLike<number>, from: number, to: number) => {
     const c = new Float32Array((to - from) * A);
@@ -344,10 +350,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = await next!;
         next = prefetch(s + 1);
         const n = batch.counts.length / A;
-        const results = await runShards(replicas, weights, batch.images, batch.counts, n, per, A, (w) => mix(r.seed, Stream.dropout, epoch, s, w));
-        const { grads, loss } = combine(results, weights, layout.trainableSize);
+        const results = await runShards(replicas, batch.images, batch.counts, n, per, A, (w) => mix(r.seed, Stream.dropout, epoch, s, w));
+        const loss = combine(results, weights, layout.trainableSize);
         if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch + 1}, step ${s + 1}`);
-        gradNormSum += optimizer.step(grads);
+        gradNormSum += await optimizerStep(replicas, results, shared, optimizer);
         gradSteps++;
         state.trainLossSum += loss * n;
         state.trainCount += n;
@@ -419,17 +425,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** Split a batch across replicas (contiguous shards) and run them concurrently. */
+/** Split a batch across replicas (contiguous shards) and compute their gradients concurrently. */
 async function runShards(
   replicas: Replica[],
-  weights: Float32Array,
   images: Float32Array,
   counts: Float32Array,
   n: number,
   per: number,
   A: number,
   dropoutSeed: (worker: number) => number,
-): Promise<{ result: ShardResult; n: number }[]> {
+): Promise<{ result: ShardGradients; n: number }[]> {
   const k = Math.min(replicas.length, n);
   const base = Math.floor(n / k);
   const extra = n % k;
@@ -443,29 +448,43 @@ async function runShards(
       n: m,
       dropoutSeed: dropoutSeed(w),
     };
-    jobs.push(replicas[w].trainStep(weights, shard).then((result) => ({ result, n: m })));
+    jobs.push(replicas[w].gradients(shard).then((result) => ({ result, n: m })));
     from += m;
   }
   return Promise.all(jobs);
 }
 
 /**
- * Batch gradient and loss as the shard-size-weighted mean of the replicas'; the batch-norm
- * moving statistics in `weights` become the same weighted mean of the replicas' updates.
+ * Batch loss as the shard-size-weighted mean of the replicas'; the batch-norm moving
+ * statistics in `weights` become the same weighted mean of the replicas' updates.
  */
-function combine(results: { result: ShardResult; n: number }[], weights: Float32Array, trainableSize: number): { grads: Float32Array; loss: number } {
+function combine(results: { result: ShardGradients; n: number }[], weights: Float32Array, trainableSize: number): number {
   const total = results.reduce((s, x) => s + x.n, 0);
-  const grads = new Float32Array(trainableSize);
   const state = weights.subarray(trainableSize);
   state.fill(0);
   let loss = 0;
   for (const { result, n } of results) {
     const w = n / total;
-    for (let i = 0; i < grads.length; i++) grads[i] += w * result.grads[i];
     for (let i = 0; i < state.length; i++) state[i] += w * result.state[i];
     loss += w * result.loss;
   }
-  return { grads, loss };
+  return loss;
+}
+
+/**
+ * The optimizer step on the replicas' gradients, shared out: every replica averages the
+ * gradients (weighted by shard size) over its part of the vector, then applies AdamW to its
+ * part of the weights. Returns the gradient's global norm before clipping.
+ */
+async function optimizerStep(replicas: Replica[], results: { n: number }[], shared: SharedBuffers, optimizer: AdamW): Promise<number> {
+  const total = results.reduce((s, x) => s + x.n, 0);
+  const shardWeights = results.map((x) => x.n / total);
+  const size = shared.grads[0].length;
+  const part = (k: number) => [Math.floor((k * size) / replicas.length), Math.floor(((k + 1) * size) / replicas.length)] as const;
+  await Promise.all(replicas.map((x, k) => x.average(...part(k), shardWeights)));
+  const t = optimizer.advance();
+  const norms = await Promise.all(replicas.map((x, k) => x.update(...part(k), t)));
+  return norms[0];
 }
 
 /** Validation metrics in evaluation mode, batches spread over the replicas. */

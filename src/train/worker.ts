@@ -20,9 +20,17 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
       reply({ kind: 'ready' });
     } else if (!core) {
       throw new Error(`request "${msg.kind}" before init`);
-    } else if (msg.kind === 'step') {
-      const result = core.trainStep(msg.weights, msg.shard);
-      reply({ kind: 'step', result }, [result.grads.buffer as ArrayBuffer, result.state.buffer as ArrayBuffer]);
+    } else if (msg.kind === 'attach') {
+      core.attach(msg.shared, msg.index);
+      reply({ kind: 'ready' });
+    } else if (msg.kind === 'gradients') {
+      const result = core.gradients(msg.shard);
+      reply({ kind: 'gradients', result }, [result.state.buffer as ArrayBuffer]);
+    } else if (msg.kind === 'average') {
+      core.average(msg.from, msg.to, msg.weights);
+      reply({ kind: 'ready' });
+    } else if (msg.kind === 'update') {
+      reply({ kind: 'update', norm: core.update(msg.from, msg.to, msg.t) });
     } else {
       const concentrations = core.evaluate(msg.weights, msg.images, msg.n);
       reply({ kind: 'eval', concentrations }, [concentrations.buffer as ArrayBuffer]);
