@@ -167,12 +167,14 @@ export function buildDisk(b: Builder, kind: 'spiral' | 'lenticular'): void {
     t.bulge = { fraction: bt, n, reArcsec: reb, q: qb, paDeg: t.positionAngleDeg, dx: 0, dy: 0, gr: redColour(rng, z) - 0.02 };
     rest -= bt;
   }
-  // Bars: strong in ~30% of disks, weak in another ~28% (DESIGN §3b).
+  // Bars: strong in ~30% of disks, weak in another ~28% (DESIGN §3b). Light fractions of
+  // 0.09–0.18 (0.06–0.15 before) make weak bars visible on nearby disks' cutouts as often as
+  // GZ DECaLS volunteers report them (src/sim/votes.ts, bar).
   const barDraw = rng.float();
   const barStrength = barDraw < 0.3 ? rng.uniform(0.58, 1) : barDraw < 0.58 ? rng.uniform(0.27, 0.52) : 0;
   if (barStrength > 0) {
     const len = h * rng.uniform(0.6, 1.6) * (0.7 + 0.5 * barStrength);
-    const frac = (0.03 + 0.12 * barStrength) * (spiral ? 1 : 0.8);
+    const frac = (0.06 + 0.12 * barStrength) * (spiral ? 1 : 0.8);
     t.bar = {
       strength: barStrength, fraction: frac, lengthArcsec: len, q: rng.uniform(0.22, 0.45), angleDeg: rng.uniform(0, 180),
       shapeExp: rng.uniform(2, 4), gr: redColour(rng, z) - 0.08,

@@ -88,9 +88,11 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const armsYes = clamp01(0.06 + 0.9 * Math.pow(v.arms, 0.8) + 0.2 * v.ring * (1 - v.arms));
   model['has-spiral-arms'] = { yes: armsYes, no: 1 - armsYes };
 
-  // --- bar: perceived strength on an ordinal scale
+  // --- bar: perceived strength on an ordinal scale. Volunteers answer "weak" readily: with
+  // the weak cut at 0.15, disks volume-limited as Géron et al. (2021) measured GZ DECaLS get
+  // strong 14% / weak 19% (theirs 15.5% / 28.1%; the 0.24 cut gave 15% / 15%).
   const barSeen = (t.bar?.strength ?? 0) * v.bar;
-  const [barNo, barWeak, barStrong] = ordinal(barSeen, 0.13 + 0.12 * (1 - v.detail), [0.24, 0.52]);
+  const [barNo, barWeak, barStrong] = ordinal(barSeen, 0.13 + 0.12 * (1 - v.detail), [0.15, 0.55]);
   model.bar = { strong: barStrong, weak: barWeak, no: barNo };
 
   // --- bulge size: perceived B/T, inflated when the disk is poorly resolved
