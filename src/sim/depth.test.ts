@@ -18,8 +18,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 // (last: brighter bars and the weak-bar vote cut, 2026-11-26).
 const TRUTH_DIGEST = '1f6ca6bab4abd44f3f8fdadb6afa2b49ac2d5163f5f82f66fa32d4ebbfca8091';
 const GALAXY_DIGEST: Record<string, string> = {
-  sdss: '35772d4961dc6537f440e26a3900ee1122ac55d84fc822aef122a4d96c3eedf7',
-  des: 'abd8ce361904abf19fbc01e8fad95ce8aa106878e40c45810935d8e19eff6be6',
+  sdss: '2d1fda04b6b28cec07bd28f91eaa1378d1c0454fb9e67c447071a8f9015c6fb7',
+  des: '2bfda06026724e7e3d6d56f37e971aeb45968f0878c0bb970b9a5e5a130f45b1',
 };
 
 test('mag limit: the default (and an explicit 17.77) draws the same galaxies, byte for byte', () => {
