@@ -14,10 +14,10 @@
  * reports/anomaly.json (merging with the speed figures of speed.ts), reports/anomaly.md and
  * reports/anomaly.svg.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readTable } from '../../src/data/index.js';
 import { ActiveLearner, argsortDescending, type ActiveLearnerOptions, fitIsolationForest, loadFeatures, scoreIsolationForest } from '../../src/anomaly/index.js';
@@ -108,19 +108,28 @@ function orderedBaseline(order: ArrayLike<number>, prior: Float64Array, truth: I
   });
 }
 
+/** The `galmorph simulate` command that made a simulated catalogue, from its manifest. */
+async function simulateCommand(catalogPath: string): Promise<string[]> {
+  const manifest = join(dirname(catalogPath), 'manifest.json');
+  if (!existsSync(manifest)) return [];
+  const m = JSON.parse(await readFile(manifest, 'utf8'));
+  if (m.format !== 'galmorph-sim/1') return [];
+  return [`galmorph simulate --n ${m.n} --survey ${m.survey} --size ${m.size} --seed ${m.seed} --schema ${m.schema} --visibility ${m.visibility} --out ${relative('.', dirname(catalogPath))}`];
+}
+
 const report: Report = {
   generated: new Date().toISOString(),
   representation: standIn
     ? 'STAND-IN: simulator truth and visible tags, randomly mixed to 64-d with noise (bench/anomaly/standin.ts). Validates the benchmark; NOT a galmorph result.'
-    : resolve(embeddings),
-  catalog: resolve(args.catalog),
+    : relative('.', resolve(embeddings)),
+  catalog: relative('.', resolve(args.catalog)),
   galaxies: N,
   components: g.features.dim,
   repeats,
   label_counts: checkpoints,
   protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5), each batch chosen with the kriging believer; precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
   commands: [
-    ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32 --visibility analytic'] : []),
+    ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32 --visibility analytic'] : await simulateCommand(args.catalog)),
     `npx tsx bench/anomaly/run.ts ${process.argv.slice(2).join(' ')}`,
   ],
   machine: { cpus: cpus().length, node: process.version },
