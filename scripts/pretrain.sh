@@ -43,3 +43,12 @@ mkdir -p models/galmorph-decals-sim
 cp training/pretrain-v5/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
 npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v2/catalog.parquet
 npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–6 from training/*/metrics.json
+# Stage 7, the candidate for the next release (not shipped; STAGE7=1 runs it): galaxies
+# regenerated with brighter bars, bars judged by their strength once visible and dust lanes
+# judged on the image (2026-11-26); 96 px input instead of 64, from stage 6.
+if [[ ${STAGE7:-0} == 1 ]]; then
+  gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
+  gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-v3
+  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 96 --batch-size 128 --seed 0 \
+    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 12 --lr 2e-4
+fi
