@@ -22,8 +22,8 @@ stage2 --epochs "${STAGE2_EPOCHS:-10}" --lr 1e-4
 # (--visibility image; votes no longer carry features the pixels hide). The answer model was
 # corrected between stages: stage 3 ran before b98c148 (hidden interaction stages leaked into
 # "merging"), stage 4 before 7e94345 (tidal light over the body counted as a visible tail);
-# stages 5–6 on the votes of 3cfb799 (the simulator at that commit regenerates their data
-# byte for byte; later commits changed bars and dust lanes, see stage 7).
+# stages 5–6 on the votes of 9261f6f (the simulator at that commit regenerates their data
+# byte for byte; later commits judged dust lanes on the image and changed bars: stage 7).
 gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --visibility image --out data/pretrain-v2
 gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --visibility image --out data/test-v2
 image=(--catalog data/pretrain-v2/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 --schema decals-dr5+gz2)

@@ -98,7 +98,8 @@ resumes with \`scripts/pretrain.sh\` from the checkpoints in \`training/\`. ${va
   Stage 6 restarted the four answers that had died in the analytic stages (below) and trained
   with the head's pull-up gradient floor.
 - Held-out test: \`--n 3000 --seed 4242 --visibility image\` (the metrics below), simulated, like the
-  training data of stages 3–6, by the simulator of commit 3cfb799 (later commits brightened bars).
+  training data of stages 5–6, by the simulator of commit 9261f6f (later commits judged dust lanes
+  on the image and brightened bars).
 
 ## Training
 \`scripts/pretrain.sh\`: weight decay ${config.training?.weightDecay ?? 0.01}, batch ${config.training?.batchSize ?? 128}, gradient clipping,
