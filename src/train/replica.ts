@@ -14,7 +14,7 @@ import { startWorker } from '../util/worker.js';
 import { tf, initEngine, type BackendChoice } from '../engine/index.js';
 import { buildNetwork, GalaxyModel, type ModelConfig } from '../models/model.js';
 import { treeLoss } from './loss.js';
-import { adamwUpdate, clipScale, l2Norm, type AdamWSettings } from './optimizer.js';
+import { adamwUpdate, clipScale, l2Norm, type AdamW, type AdamWSettings } from './optimizer.js';
 
 /** Where each weight lives in the flat vector. Trainable weights come first. */
 export interface WeightLayout {
@@ -60,14 +60,18 @@ export interface SharedBuffers {
 }
 
 /**
- * Shared buffers for `count` replicas of `layout`, around existing weights and moments (which
- * must live in SharedArrayBuffers when the replicas are threads; see {@link shareable}).
+ * Share `weights` and `optimizer`'s moments with `replicas` (attached as replicas 0…n−1), with
+ * one gradient vector per replica. The weights and moments must live in SharedArrayBuffers when
+ * the replicas are threads (see {@link shareable} and AdamW's `shared`).
  */
-export function sharedBuffers(layout: WeightLayout, count: number, weights: Float32Array, m: Float32Array, v: Float32Array, adam: SharedBuffers['adam']): SharedBuffers {
-  const shared = weights.buffer instanceof SharedArrayBuffer;
-  const grads = Array.from({ length: count }, () => (shared ? new Float32Array(new SharedArrayBuffer(4 * layout.trainableSize)) : new Float32Array(layout.trainableSize)));
-  const { lr, wd, beta1, beta2, eps, clipNorm } = adam;
-  return { weights, m, v, grads, adam: { lr, wd, beta1, beta2, eps, clipNorm } };
+export async function attachReplicas(replicas: Replica[], layout: WeightLayout, weights: Float32Array, optimizer: AdamW): Promise<SharedBuffers> {
+  const inShared = weights.buffer instanceof SharedArrayBuffer;
+  const grads = replicas.map(() => (inShared ? new Float32Array(new SharedArrayBuffer(4 * layout.trainableSize)) : new Float32Array(layout.trainableSize)));
+  const { m, v } = optimizer.getState();
+  const { lr, wd, beta1, beta2, eps, clipNorm } = optimizer;
+  const shared: SharedBuffers = { weights, m, v, grads, adam: { lr, wd, beta1, beta2, eps, clipNorm } };
+  await Promise.all(replicas.map((r, k) => r.attach(shared, k)));
+  return shared;
 }
 
 /** A copy of `a` in a SharedArrayBuffer when `shared`, else `a` itself. */

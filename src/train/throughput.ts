@@ -7,7 +7,7 @@ import { initEngine, type BackendChoice } from '../engine/index.js';
 import { createModel } from '../models/model.js';
 import { getSchema, type Schema } from '../schema/index.js';
 import { rng } from './random.js';
-import { readWeights, shareable, sharedBuffers, startReplicas, weightLayout, type Replica } from './replica.js';
+import { attachReplicas, readWeights, shareable, startReplicas, weightLayout, type Replica } from './replica.js';
 import { AdamW } from './optimizer.js';
 
 /** Options of {@link measureThroughput}. */
@@ -59,8 +59,7 @@ export async function measureThroughput(options: ThroughputOptions = {}): Promis
   const replicas: Replica[] = await startReplicas(model.config, workers, backend);
   model.dispose();
   const adam = new AdamW(weights.subarray(0, layout.trainableSize), new Uint8Array(layout.trainableSize), {}, workers > 1);
-  const shared = sharedBuffers(layout, replicas.length, weights, adam.getState().m, adam.getState().v, adam);
-  await Promise.all(replicas.map((r, k) => r.attach(shared, k)));
+  await attachReplicas(replicas, layout, weights, adam);
   const random = rng(1);
   const per = Math.ceil(batchSize / workers);
   const images = () => Float32Array.from({ length: per * size * size * bands }, random);

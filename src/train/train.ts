@@ -28,7 +28,7 @@ import { ValidationAccumulator, type EpochMetrics } from './metrics.js';
 import { AdamW } from './optimizer.js';
 import { createProgress } from './progress.js';
 import { epochPermutation, hashString, isValidation, mix, rng, Stream } from './random.js';
-import { decayMask, readWeights, shareable, sharedBuffers, startReplicas, weightLayout, writeWeights, type Replica, type SharedBuffers, type ShardGradients } from './replica.js';
+import { attachReplicas, decayMask, readWeights, shareable, startReplicas, weightLayout, writeWeights, type Replica, type SharedBuffers, type ShardGradients } from './replica.js';
 import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDefaults } from '../util/options.js';
 
 /** Options of {@link train}. */
@@ -297,9 +297,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const cache = new ImageCache(data, decodeSize({ inputSize: r.size }), r.bands, r.cacheBytes);
   const per = r.size * r.size * r.bands;
   const replicas: Replica[] = await startReplicas(model.config, r.workers, r.backend);
-  const { m, v } = optimizer.getState();
-  const shared = sharedBuffers(layout, replicas.length, weights, m, v, optimizer);
-  await Promise.all(replicas.map((x, k) => x.attach(shared, k)));
+  const shared = await attachReplicas(replicas, layout, weights, optimizer);
   const progress = createProgress(options.progress);
   const countsOf = (idx: ArrayLike<number>, from: number, to: number) => {
     const c = new Float32Array((to - from) * A);
