@@ -125,3 +125,15 @@ test('interactive loop: scores, skips, junk input, quit, and resume on the next 
   assert.match(second.shown, /predicted \d\.\d ± \d\.\d/);
   assert.equal(labelsOnDisk(dir).length, 10);
 });
+
+test('session: the trade-off schedule is kept; sessions saved before it keep one trade-off', async () => {
+  const dir = join(tmp(), 'session');
+  const s = await AnomalySession.open(dir, { embeddings: fx.path, components: 8, tradeoff: 0.7 });
+  assert.equal(s.learner.options.tradeoffOnceFound, 0, 'default: collect once something interesting is found');
+  const metaPath = join(dir, 'session.json');
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+  assert.equal((await AnomalySession.open(dir)).learner.options.tradeoffOnceFound, 0);
+  delete meta.learner.tradeoffOnceFound;
+  writeFileSync(metaPath, JSON.stringify(meta));
+  assert.equal((await AnomalySession.open(dir)).learner.options.tradeoffOnceFound, 0.7);
+});

@@ -229,3 +229,20 @@ test('anomalous cold start draws the first batch from the top of the anomaly ran
   assert.ok(first.every((q) => top.has(q.row) && q.reason === 'cold-start'));
   assert.throws(() => new ActiveLearner(x, anomaly, { interestingScore: 6 }), /interesting score must be in \(0, 5\], got 6/);
 });
+
+test('the trade-off switches to tradeoffOnceFound (default 0) once some galaxy scores as interesting', async () => {
+  const x = gaussian(400, 3, 11);
+  const anomaly = new Float64Array(400);
+  const learner = (o: ConstructorParameters<typeof ActiveLearner>[2], interesting: boolean) => {
+    const l = new ActiveLearner(x, anomaly, { seed: 2, ...o });
+    for (let r = 0; r < 10; r++) l.setLabel(r, 1);
+    if (interesting) l.setLabel(10, 4);
+    return l;
+  };
+  const rows = async (l: ActiveLearner) => (await l.nextQueries(5)).map((q) => q.row);
+  // Nothing interesting yet: the first trade-off applies; once found, the second.
+  assert.deepEqual(await rows(learner({ tradeoff: 3, tradeoffOnceFound: 0 }, false)), await rows(learner({ tradeoff: 3 }, false)));
+  assert.deepEqual(await rows(learner({ tradeoff: 3, tradeoffOnceFound: 0 }, true)), await rows(learner({ tradeoff: 0 }, true)));
+  assert.notDeepEqual(await rows(learner({ tradeoff: 3, tradeoffOnceFound: 3 }, true)), await rows(learner({ tradeoff: 0 }, true)), 'the two trade-offs choose differently here');
+  assert.throws(() => new ActiveLearner(x, anomaly, { tradeoffOnceFound: -1 }), /trade-off must be ≥ 0, got -1/);
+});

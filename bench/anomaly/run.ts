@@ -71,10 +71,10 @@ const rows = g.ids.map((id) => {
 const N = g.features.rows;
 console.error(`${N} galaxies, ${g.features.dim} components (${standIn ? 'STAND-IN representation' : embeddings}), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-/** Learner settings per method name; `gp(cap=4;xi=0.5;cold=anomalous;believer=0)` for others. */
+/** Learner settings per method name; `gp(cap=4;xi=0.5;xifound=0;cold=anomalous;believer=0)` for others. */
 const VARIANTS: Record<string, ActiveLearnerOptions> = {
   galmorph: {},
-  'gp-walmsley': { interestingScore: 5, tradeoff: 0.5, coldStart: 'random' },
+  'gp-walmsley': { interestingScore: 5, tradeoff: 0.5, tradeoffOnceFound: 0.5, coldStart: 'random' },
 };
 
 function parseVariant(method: string): ActiveLearnerOptions | undefined {
@@ -85,6 +85,7 @@ function parseVariant(method: string): ActiveLearnerOptions | undefined {
     const [k, v] = kv.split('=');
     if (k === 'cap') o.interestingScore = Number(v);
     else if (k === 'xi') o.tradeoff = Number(v);
+    else if (k === 'xifound') o.tradeoffOnceFound = Number(v);
     else if (k === 'cold') o.coldStart = v as 'random' | 'anomalous';
     else if (k === 'believer') o.believer = v !== '0';
     else throw new Error(`unknown variant key ${k}`);
@@ -127,7 +128,7 @@ const report: Report = {
   components: g.features.dim,
   repeats,
   label_counts: checkpoints,
-  protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5), each batch chosen with the kriging believer; precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
+  protocol: `${BATCH} random starts, then batches of ${BATCH} by expected improvement (trade-off 0.5, 0 once a galaxy has scored ≥ 4), each batch chosen with the kriging believer; precision of the top ${TOP}, labelled galaxies ranked by their label; interesting = researcher score ≥ 4`,
   commands: [
     ...(standIn ? ['node dist/cli/main.js simulate --n 60000 --out sim60k --seed 7 --size 32 --visibility analytic'] : await simulateCommand(args.catalog)),
     `npx tsx bench/anomaly/run.ts ${process.argv.slice(2).join(' ')}`,

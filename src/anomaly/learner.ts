@@ -36,6 +36,12 @@ export interface ActiveLearnerOptions {
   /** Expected-improvement trade-off ξ in score units (larger explores more). @default 0.5 */
   tradeoff?: number;
   /**
+   * ξ once some galaxy has scored at least `interestingScore`: exploring pays until the
+   * researcher's kind of galaxy is found, then collecting its neighbours fills the ranking's top.
+   * @default 0
+   */
+  tradeoffOnceFound?: number;
+  /**
    * Score from which a galaxy counts as interesting. Expected improvement is measured over
    * min(best score so far, this), so once interesting galaxies are found the learner keeps
    * collecting more that are predicted above it rather than only chasing ones above the best.
@@ -105,6 +111,7 @@ export class ActiveLearner {
       batchSize: options.batchSize ?? 10,
       coldStart: options.coldStart ?? 'random',
       tradeoff: options.tradeoff ?? 0.5,
+      tradeoffOnceFound: options.tradeoffOnceFound ?? 0,
       interestingScore: options.interestingScore ?? 4,
       believer: options.believer ?? true,
       seed: options.seed ?? 0,
@@ -112,7 +119,7 @@ export class ActiveLearner {
     const b = this.options.batchSize;
     if (!Number.isSafeInteger(b) || b < 1) throw new OptionError(`batch size must be a positive integer, got ${b}`);
     if (!COLD_STARTS.includes(this.options.coldStart)) throw new OptionError(`unknown cold start "${this.options.coldStart}"; valid: ${COLD_STARTS.join(', ')}`);
-    if (!(this.options.tradeoff >= 0)) throw new OptionError(`trade-off must be ≥ 0, got ${this.options.tradeoff}`);
+    for (const xi of [this.options.tradeoff, this.options.tradeoffOnceFound]) if (!(xi >= 0)) throw new OptionError(`trade-off must be ≥ 0, got ${xi}`);
     const is = this.options.interestingScore;
     if (!(is > 0 && is <= SCORE_MAX)) throw new OptionError(`interesting score must be in (0, 5], got ${is}`);
     let lo = Infinity, hi = -Infinity;
@@ -177,8 +184,10 @@ export class ActiveLearner {
       const mean = await predictMean(gp, this.features, this.threads);
       let best = -Infinity;
       for (const v of this.labels.values()) best = Math.max(best, v);
+      const found = best >= this.options.interestingScore;
       best = Math.min(best, this.options.interestingScore);
-      const sel = await topExpectedImprovement(gp, this.features, { count: n, best, tradeoff: this.options.tradeoff, excluded, mean, believer: this.options.believer });
+      const tradeoff = found ? this.options.tradeoffOnceFound : this.options.tradeoff;
+      const sel = await topExpectedImprovement(gp, this.features, { count: n, best, tradeoff, excluded, mean, believer: this.options.believer });
       out = sel.rows.map((row, i) => ({ row, reason: 'expected-improvement', predicted: sel.mean[i], uncertainty: sel.std[i] }));
     }
     this.markAsked(out.map((q) => q.row));

@@ -58,7 +58,8 @@ interface SessionFile {
   source: EmbeddingsSource;
   components: number;
   trees: number;
-  learner: Required<ActiveLearnerOptions>;
+  /** The learner's settings (sessions begun before `tradeoffOnceFound` existed lack it). */
+  learner: Omit<Required<ActiveLearnerOptions>, 'tradeoffOnceFound'> & { tradeoffOnceFound?: number };
   catalog?: { path: string; idColumn: string; imageColumn: string };
   /** Queries asked and not yet answered, in order. */
   pending: Omit<SessionQuery, 'imagePath' | 'row'>[];
@@ -133,7 +134,8 @@ export class AnomalySession {
     if (options.catalog) {
       meta.catalog = { path: resolve(options.catalog), idColumn: options.idColumn ?? 'id', imageColumn: options.imageColumn ?? 'image_path' };
     }
-    const learner = new ActiveLearner(features, anomaly, meta.learner);
+    // Sessions begun before tradeoffOnceFound existed keep their single trade-off.
+    const learner = new ActiveLearner(features, anomaly, { ...meta.learner, tradeoffOnceFound: meta.learner.tradeoffOnceFound ?? meta.learner.tradeoff });
     if (meta.kernel) learner.kernelHint = meta.kernel;
     const session = new AnomalySession(dir, meta, ids, features, anomaly, learner);
     const labelsPath = join(dir, 'labels.csv');

@@ -24,6 +24,7 @@ interface LabelFlags {
   batchSize?: number;
   coldStart?: 'random' | 'anomalous';
   tradeoff?: number;
+  tradeoffOnceFound?: number;
   components?: number;
   seed?: number;
   out?: string;
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'galaxies per batch; the model is refitted after each (default 10; new sessions only)', int)
     .option('--cold-start <how>', 'first batch: random or anomalous (default random; new sessions only)')
     .option('--tradeoff <xi>', 'expected-improvement exploration trade-off in score units (default 0.5; new sessions only)', num)
+    .option('--tradeoff-once-found <xi>', 'the trade-off once some galaxy scored 4 or more (default 0: collect more like it; new sessions only)', num)
     .option('--components <k>', 'PCA components (default 40; new sessions only)', int)
     .option('--seed <n>', 'seed (default 0; new sessions only)', int)
     .option('--out <file>', 'after the loop, write the ranking of every galaxy (.parquet or .csv)')
