@@ -50,6 +50,9 @@ npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–
 if [[ ${STAGE7:-0} == 1 ]]; then
   gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
   gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-v3
+  # 16 epochs at 2e-4, then 4 at 5e-5 (the same run resumed with the lower rate).
   gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 96 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 12 --lr 2e-4
+    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 16 --lr 2e-4
+  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 96 --batch-size 128 --seed 0 \
+    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 20 --lr 5e-5
 fi
