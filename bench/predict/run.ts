@@ -2,7 +2,9 @@
  * Speed of `galmorph predict` on this machine, against PyTorch CPU on the same network in the
  * same run. Writes reports/predict.json.
  *
- *   npx tsx bench/predict/run.ts [--architecture resnet-small] [--images 512] [--quick]
+ *   npx tsx bench/predict/run.ts [--architecture resnet-small] [--size PX] [--images 512] [--quick]
+ *
+ * --size defaults to the shipped model's input size (models/galmorph-decals-sim/config.json).
  *
  * Figures, for every encoder engine available — tfjs on wasm, tfjs with galmorph's oneDNN
  * convolutions ('native', when the addon is built; 2 threads) and ONNX Runtime (2 threads):
@@ -24,7 +26,7 @@ import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { initEngine, tf, type EngineInfo } from '../../src/engine/index.js';
-import { createModel, type GalaxyModel, type ArchitectureSpec } from '../../src/models/index.js';
+import { createModel, readModelConfig, type GalaxyModel, type ArchitectureSpec } from '../../src/models/index.js';
 import { encodeOnnx, ATTR, ONNX_FLOAT } from '../../src/models/onnx-proto.js';
 import { getSchema } from '../../src/schema/index.js';
 import { writePng } from '../../src/data/index.js';
@@ -38,6 +40,8 @@ const flag = (name: string, def: string) => {
 };
 const quick = argv.includes('--quick');
 const architecture = flag('architecture', 'resnet-small');
+const shipped = await readModelConfig(join(import.meta.dirname, '..', '..', 'models', 'galmorph-decals-sim'));
+const inputSize = Number(flag('size', String(shipped.inputSize)));
 const nImages = Number(flag('images', quick ? '128' : '512'));
 const BATCH = 64;
 const PASSES = 5;
@@ -240,7 +244,7 @@ function runTorch(dir: string): Record<string, number | string> | { error: strin
 
 await initEngine({ backend: 'wasm' });
 const schema = getSchema('decals-dr5');
-const model = createModel({ schema, architecture, seed: 0 });
+const model = createModel({ schema, architecture, seed: 0, size: inputSize });
 const { inputSize: size, bands } = model.config;
 const gflop = networkGflop(model.config.architecture, size, bands, schema.nAnswers);
 const shapes = convShapes(model.config.architecture, size);
