@@ -46,7 +46,7 @@ npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/
 npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–6 from training/*/metrics.json
 # Stage 7, the candidate for the next release (not shipped; STAGE7=1 runs it): galaxies
 # regenerated with brighter bars, bars judged by their strength once visible and dust lanes
-# judged on the image (2026-11-26); 96 px input instead of 64, from stage 6.
+# judged on the image (2026-11-26); from stage 6, at 96 px and (training/pretrain-v6-64) at 64.
 if [[ ${STAGE7:-0} == 1 ]]; then
   gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
   gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-v3
