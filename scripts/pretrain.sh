@@ -8,7 +8,6 @@ npm run build --silent
 gm() { node dist/cli/main.js "$@"; }
 # DECaLS-like images, each galaxy voted on by GZ DECaLS volunteers and (separately) GZ2 volunteers.
 gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --visibility analytic --out data/pretrain-gz
-gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --visibility analytic --out data/test-gz
 common=(--catalog data/pretrain-gz/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0)
 # Stage 1: the GZ DECaLS tree alone; step decay by hand (lr 1e-3, then the same run resumed at 1e-4).
 stage1() { gm train "${common[@]}" --schema decals-dr5 --out training/pretrain-decals "$@"; }
@@ -25,7 +24,6 @@ stage2 --epochs "${STAGE2_EPOCHS:-10}" --lr 1e-4
 # stages 5–6 on the votes of 9261f6f (the simulator at that commit regenerates their data
 # byte for byte; later commits judged dust lanes on the image and changed bars: stage 7).
 gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --visibility image --out data/pretrain-v2
-gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --visibility image --out data/test-v2
 image=(--catalog data/pretrain-v2/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 --schema decals-dr5+gz2)
 stage3() { gm train "${image[@]}" --init-from training/pretrain-gz --out training/pretrain-v2 "$@"; }
 stage3 --epochs 4 --lr 5e-4
@@ -35,30 +33,28 @@ stage4 --epochs 4 --lr 3e-4
 stage4 --epochs 10 --lr 1e-4
 stage5() { gm train "${image[@]}" --init-from training/pretrain-v3 --out training/pretrain-v4 "$@"; }
 stage5 --epochs "${STAGE5_EPOCHS:-6}" --lr 1e-4
-# Stage 6 (shipped): restarts the four answers that died in the analytic stages (saturated
-# sigmoid, alpha = 1 on every galaxy) and trains with the head's pull-up gradient floor (its
-# best validation loss was its last epoch, 9 of 9).
+# Stage 6: restarts the four answers that died in the analytic stages (saturated sigmoid,
+# alpha = 1 on every galaxy) and trains with the head's pull-up gradient floor.
 stage6() { gm train "${image[@]}" --init-from training/pretrain-v4 --out training/pretrain-v5 "$@"; }
 stage6 --epochs 9 --lr 2e-4
-mkdir -p models/galmorph-decals-sim
-cp training/pretrain-v5/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
-npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v2/catalog.parquet
-npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–6 from training/*/metrics.json
-# Stage 7, the candidate for the next release (not shipped; STAGE7=1 runs it): galaxies
-# regenerated with brighter bars, bars judged by their strength once visible and dust lanes
-# judged on the image (2026-11-26); from stage 6, at 96 px and (training/pretrain-v6-64) at 64.
-if [[ ${STAGE7:-0} == 1 ]]; then
-  gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
-  gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-v3
-  # 16 epochs at 2e-4, then 4 at 5e-5 (the same run resumed with the lower rate).
-  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 96 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 16 --lr 2e-4
-  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 96 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6 --epochs 20 --lr 5e-5
-  # The same at 64 px (the candidate to ship: it matched the 96-px run on every held-out figure,
-  # at 1/2.25 the inference cost).
-  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6-64 --epochs 16 --lr 2e-4
-  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out training/pretrain-v6-64 --epochs 20 --lr 5e-5
+# Stage 7 (shipped): galaxies regenerated with brighter bars, bars judged by their strength once
+# visible and dust lanes judged on the image (the simulator of 62341ed); 16 epochs at 2e-4, then
+# 4 at 5e-5 (the same run resumed with the lower rate: the largest single gain of the late stages).
+gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
+gm simulate --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2 --out data/test-v3
+stage7() {
+  local size=$1 out=$2; shift 2
+  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size "$size" --batch-size 128 --seed 0 \
+    --schema decals-dr5+gz2 --init-from training/pretrain-v5 --out "$out" "$@"
+}
+stage7 64 training/pretrain-v6-64 --epochs 16 --lr 2e-4
+stage7 64 training/pretrain-v6-64 --epochs 20 --lr 5e-5
+# Its 96-px twin (TWIN96=1): matched the 64-px run on every held-out figure at 2.25x the cost.
+if [[ ${TWIN96:-0} == 1 ]]; then
+  stage7 96 training/pretrain-v6 --epochs 16 --lr 2e-4
+  stage7 96 training/pretrain-v6 --epochs 20 --lr 5e-5
 fi
+mkdir -p models/galmorph-decals-sim
+cp training/pretrain-v6-64/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v3/catalog.parquet
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–7 from training/*/metrics.json
