@@ -226,7 +226,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A resumed run takes its weights from the checkpoint; the warm start only seeds a new run.
   if (r.initFrom && !ckpt) {
     const w = await warmStart(model, r.initFrom, await probeImages(data, trainIdx, model.config));
-    log(`initialised from ${r.initFrom}: ${w.layers} layers, ${w.answersCopied} of ${w.answers} head answers`);
+    log(`initialised from ${r.initFrom}: ${w.layers} layers, ${w.answersCopied} of ${w.answers} head answers${w.newLayers ? `; ${w.newLayers} layers of new blocks start as the identity` : ''}`);
     if (w.revived.length) {
       log(`restarted ${w.revived.length} head answers whose concentration sat at the floor on every probe image (dead sigmoid): ${w.revived.join(', ')}`);
     }

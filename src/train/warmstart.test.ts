@@ -89,3 +89,33 @@ test('a training run can start from a model and records it for resumption', asyn
   assert.equal(r.history.length, 1);
   await assert.rejects(train(tinyTrainOptions(join(root, 'warm'), { epochs: 2 })), (e: Error) => e instanceof OptionError && /initFrom/.test(e.message));
 });
+
+test('warm start grows a network deeper: copied blocks, new blocks as the identity, same outputs; other shapes refused', async () => {
+  const size = 16;
+  const small = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-small', size, seed: 3 });
+  // Move every weight off its initialisation, the zero-γ batch norms included, so "the same
+  // outputs" cannot come from two fresh networks agreeing.
+  for (const layer of small.net.layers) {
+    const ws = layer.getWeights();
+    if (!ws.length) continue;
+    const moved = ws.map((w, i) => tf.tidy(() => tf.add(w, tf.randomUniform(w.shape, 0.05, 0.1, 'float32', i + 1))));
+    layer.setWeights(moved);
+    tf.dispose(moved);
+  }
+  const smallDir = join(root, 'small');
+  await saveModel(small, smallDir);
+  const medium = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-medium', size, seed: 3 });
+  const summary = await warmStart(medium, smallDir);
+  assert.equal(summary.answersCopied, 4);
+  // Four new blocks (one per stage) of conv1, bn1, conv2, bn2.
+  assert.equal(summary.newLayers, 16);
+  const images = Float32Array.from({ length: 4 * size * size * 3 }, (_, i) => ((i * 7919) % 255) / 255);
+  const [a, b] = [await small.predictConcentrations(images), await medium.predictConcentrations(images)];
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-4 * a[i], `concentration ${i}: ${a[i]} vs ${b[i]}`);
+  await assert.rejects(warmStart(small, join(root, 'src')), (e: Error) => e instanceof OptionError && /resnet-tiny differs from this run's resnet-small/.test(e.message));
+  const shallower = createModel({ schema: SYNTHETIC_SCHEMA, architecture: 'resnet-small', size, seed: 3 });
+  const mediumDir = join(root, 'medium');
+  await saveModel(medium, mediumDir);
+  await assert.rejects(warmStart(shallower, mediumDir), (e: Error) => e instanceof OptionError && /fewer blocks per stage/.test(e.message));
+  for (const m of [small, medium, shallower]) m.dispose();
+});

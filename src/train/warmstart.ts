@@ -14,12 +14,14 @@
 import { tf } from '../engine/index.js';
 import { OptionError } from '../errors.js';
 import { createSchema } from '../schema/index.js';
-import { loadModel, type GalaxyModel } from '../models/index.js';
+import { loadModel, type ArchitectureSpec, type GalaxyModel } from '../models/index.js';
 
 /** What {@link warmStart} copied. */
 export interface WarmStartSummary {
   /** Layers copied whole. */
   layers: number;
+  /** Layers of blocks the source lacks (a deeper architecture), left at their identity initialisation. */
+  newLayers: number;
   /** Head answers copied from the source (the rest keep their fresh initialisation). */
   answersCopied: number;
   answers: number;
@@ -33,7 +35,18 @@ const DEAD_CONCENTRATION = 1 + 1e-3;
 const HEAD = 'head_dense';
 
 /**
- * Copy `source`'s weights (a model directory) into `model`. Architecture and bands must match.
+ * Whether a network of architecture `to` can start from one of architecture `from`: the same
+ * stem, activation and stages (widths, strides), each with at least as many blocks — deepening
+ * by identity blocks (Net2DeeperNet, Chen et al. 2016), e.g. resnet-small → resnet-medium.
+ */
+export function canGrow(from: ArchitectureSpec, to: ArchitectureSpec): boolean {
+  const shape = (a: ArchitectureSpec) => JSON.stringify({ stem: a.stem, activation: a.activation, stages: a.stages.map((s) => [s.channels, s.stride]) });
+  return shape(from) === shape(to) && from.stages.every((s, i) => s.blocks <= to.stages[i].blocks);
+}
+
+/**
+ * Copy `source`'s weights (a model directory) into `model`. Bands must match; the architecture
+ * too, or be a deeper one of the same shape ({@link canGrow}), whose extra blocks start as the identity.
  * `probe`: images prepared for `model` (e.g. a few hundred training images) on which to look
  * for dead answers; without it every shared answer is copied.
  */
@@ -45,12 +58,24 @@ export async function warmStart(model: GalaxyModel, source: string, probe?: Floa
     // The input size may differ: the encoder is convolutions and a global average pool, so its
     // weights fit any size (as when a model is refined at a higher resolution).
     if (a.bands !== b.bands) throw new OptionError(`--init-from ${source}: the model has ${b.bands} input bands, this run ${a.bands}; they must match`);
-    if (JSON.stringify(a.architecture) !== JSON.stringify(b.architecture)) {
-      throw new OptionError(`--init-from ${source}: architecture ${b.architecture.name} differs from this run's ${a.architecture.name}`);
+    if (!canGrow(b.architecture, a.architecture)) {
+      throw new OptionError(
+        `--init-from ${source}: architecture ${b.architecture.name} differs from this run's ${a.architecture.name} ` +
+          '(it may only have fewer blocks per stage, with the same stem, widths, strides and activation)',
+      );
     }
     let layers = 0;
+    let newLayers = 0;
+    const sourceNames = new Set(from.net.layers.map((l) => l.name));
     for (const layer of model.net.layers) {
       if (layer.name === HEAD || layer.getWeights().length === 0) continue;
+      // A block the source lacks keeps its fresh initialisation, which is the identity (its last
+      // batch norm starts at γ = 0 and it has no projection), so the grown network computes
+      // exactly what the source did and training starts from there.
+      if (!sourceNames.has(layer.name)) {
+        newLayers++;
+        continue;
+      }
       layer.setWeights(from.net.getLayer(layer.name).getWeights());
       layers++;
     }
@@ -96,7 +121,7 @@ export async function warmStart(model: GalaxyModel, source: string, probe?: Floa
       });
       if (revived.length) setHead(k, bi);
     }
-    return { layers, answersCopied: answersCopied - revived.length, answers: A, revived };
+    return { layers, newLayers, answersCopied: answersCopied - revived.length, answers: A, revived };
   } finally {
     from.dispose();
   }

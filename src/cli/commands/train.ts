@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--image-column <name>', 'catalogue column of image paths, relative to the catalogue')
     .option('--id-column <name>', 'catalogue id column (GZ DECaLS releases use iauname; default id)')
     .option('--schema <name>', 'decision tree: built-in name or .json path; several joined by + are trained at once (default decals-dr5)')
-    .option('--init-from <model>', 'start from this model directory\'s weights (same architecture and bands, any input size; shared answers keep their head weights)')
+    .option('--init-from <model>', 'start from this model directory\'s weights (same bands, any input size, the same or a deeper architecture; shared answers keep their head weights)')
     .option('--architecture <name>', `network: ${architectureNames().join(', ')} (default resnet-small)`)
     .option('--size <px>', 'network input size (default 64)', int)
     .option('--bands <n>', 'input bands: 3 (colour) or 1 (greyscale) (default 3)', int)
