@@ -28,7 +28,8 @@ import { initEngine, tf, type EngineInfo } from '../../src/engine/index.js';
 import { loadAddon } from '../../src/engine/native.js';
 import { createModel, type ModelConfig } from '../../src/models/index.js';
 import { getSchema } from '../../src/schema/index.js';
-import { ReplicaCore, readWeights, type Shard } from '../../src/train/replica.js';
+import { AdamW } from '../../src/train/optimizer.js';
+import { ReplicaCore, attachReplicas, batchGradients, decayMask, optimizerStep, readWeights, shareable, startReplicas, weightLayout, type Shard } from '../../src/train/replica.js';
 import { measureTwoCores } from './threads.js';
 
 type TorchRates = { forward_images_per_s: number; train_images_per_s: number; forward_images_per_s_cpu?: number; train_images_per_s_cpu?: number };
@@ -143,6 +144,41 @@ async function timeSingle(config: ModelConfig, nAnswers: number, ceilingShapes?:
   return { train: t.train, forward: t.forward, ceiling };
 }
 
+/**
+ * `galmorph train`'s own step on 2 cores, wall clock: two worker replicas, shared weights and
+ * AdamW moments, the batch split in halves ({@link batchGradients}), then each replica averages
+ * and updates half of the vector ({@link optimizerStep}). The optimizer update is included
+ * (PyTorch's step has none), so the comparison favours PyTorch. Meaningful on idle cores only.
+ */
+async function timeTrainer(config: ModelConfig, nAnswers: number, backend: 'native' | 'wasm') {
+  const model = createModel({ schema: getSchema('decals-dr5'), architecture: config.architecture.name, size: config.inputSize });
+  const layout = weightLayout(model);
+  const weights = shareable(readWeights(model), true);
+  model.dispose();
+  const optimizer = new AdamW(weights.subarray(0, layout.trainableSize), decayMask(layout), {}, true);
+  const replicas = await startReplicas(config, 2, backend);
+  try {
+    const shared = await attachReplicas(replicas, layout, weights, optimizer);
+    const step = async (b: Shard) => {
+      const { shardSizes } = await batchGradients(replicas, shared, layout.trainableSize, b, (w) => w);
+      await optimizerStep(replicas, shardSizes, shared, optimizer);
+    };
+    await step(makeShard(config, nAnswers, batch, 1));
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      // Made outside the timing, as training prepares the next batch meanwhile.
+      const b = makeShard(config, nAnswers, batch, i + 2);
+      const t0 = performance.now();
+      await step(b);
+      times.push((performance.now() - t0) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    return { best: batch / times[0], median: batch / times[Math.floor(times.length / 2)] };
+  } finally {
+    await Promise.all(replicas.map((r) => r.dispose()));
+  }
+}
+
 function runTorch(config: ModelConfig, nAnswers: number): TorchResult {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'galmorph-engine-bench-'));
   const spec = path.join(dir, 'spec.json');
@@ -182,12 +218,19 @@ const single = await timeSingle(config, schema.nAnswers, flops.conv3x3);
 console.error('two cores: data-parallel workers, threaded wasm build…');
 const two = await measureTwoCores(config, schema.nAnswers, batch, rounds);
 const addon = loadAddon();
-let native: { info: EngineInfo; single: Awaited<ReturnType<typeof timeSingle>>; two: Awaited<ReturnType<typeof measureTwoCores>> } | { error: string };
+let native:
+  | { info: EngineInfo; single: Awaited<ReturnType<typeof timeSingle>>; two: Awaited<ReturnType<typeof measureTwoCores>>; trainer: Awaited<ReturnType<typeof timeTrainer>> }
+  | { error: string };
 if ('error' in addon) native = { error: addon.error };
 else {
   console.error('native (oneDNN) single, two workers, two oneDNN threads…');
   const nativeInfo = await initEngine({ backend: 'native' });
-  native = { info: nativeInfo, single: await timeSingle(config, schema.nAnswers), two: await measureTwoCores(config, schema.nAnswers, batch, rounds, 'native') };
+  native = {
+    info: nativeInfo,
+    single: await timeSingle(config, schema.nAnswers),
+    two: await measureTwoCores(config, schema.nAnswers, batch, rounds, 'native'),
+    trainer: await timeTrainer(config, schema.nAnswers, 'native'),
+  };
   await initEngine({ backend: 'wasm' });
 }
 console.error('PyTorch again…');
@@ -254,6 +297,9 @@ const report = {
       train_images_per_s_best: { workers2: native.two.images_per_s_best.workers2, threads2: native.two.images_per_s_best.threaded2 },
       train_ratio_2_cores: pt ? Math.max(native.two.images_per_s_best.workers2, native.two.images_per_s_best.threaded2) / pt['2'].train_images_per_s : null,
       forward_ratio_1_thread: pt1 ? ips(native.single.forward.wall) / pt1.forward_images_per_s : null,
+      // galmorph train's own 2-worker step (optimizer update included) vs PyTorch's 2-thread step.
+      trainer_images_per_s: native.trainer,
+      trainer_ratio_2_cores: pt ? native.trainer.best / pt['2'].train_images_per_s : null,
     },
     two_cores: { ...native.two, rounds: undefined },
   },

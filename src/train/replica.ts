@@ -5,7 +5,7 @@
  * (SharedArrayBuffers when the replicas are worker threads, so nothing is copied between
  * threads). A step: each replica computes its shard's gradient from the shared weights; the
  * replicas average the gradients, each over a part of the vector; then each applies the AdamW
- * update to its part of the weights (`runShards`, `combine` and `optimizerStep` in train.ts). A replica is
+ * update to its part of the weights ({@link batchGradients}, then {@link optimizerStep}). A replica is
  * either in-process ({@link LocalReplica}, workers = 1) or a worker thread
  * ({@link WorkerReplica}); both run the same {@link ReplicaCore}.
  */
@@ -389,4 +389,61 @@ export async function startReplicas(config: ModelConfig, count: number, backend:
     throw failed.reason;
   }
   return started.map((s) => (s as PromiseFulfilledResult<WorkerReplica>).value);
+}
+
+/**
+ * The gradients of one batch: split into contiguous shards, one per replica, computed
+ * concurrently. The batch-norm moving statistics in `shared.weights` (after `trainableSize`)
+ * become the shard-size-weighted mean of the replicas' updates.
+ * @returns the batch loss (the shard-size-weighted mean of the replicas') and the shard sizes,
+ *   for {@link optimizerStep}
+ */
+export async function batchGradients(
+  replicas: Replica[],
+  shared: SharedBuffers,
+  trainableSize: number,
+  batch: { images: Float32Array; counts: Float32Array; n: number },
+  dropoutSeed: (replica: number) => number,
+): Promise<{ loss: number; shardSizes: number[] }> {
+  const { images, counts, n } = batch;
+  const per = images.length / n;
+  const A = counts.length / n;
+  const k = Math.min(replicas.length, n);
+  const base = Math.floor(n / k);
+  const extra = n % k;
+  const jobs: Promise<ShardGradients>[] = [];
+  const shardSizes: number[] = [];
+  for (let w = 0, from = 0; w < k; w++) {
+    const m = base + (w < extra ? 1 : 0);
+    const shard = { images: images.slice(from * per, (from + m) * per), counts: counts.slice(from * A, (from + m) * A), n: m, dropoutSeed: dropoutSeed(w) };
+    jobs.push(replicas[w].gradients(shard));
+    shardSizes.push(m);
+    from += m;
+  }
+  const results = await Promise.all(jobs);
+  const state = shared.weights.subarray(trainableSize);
+  state.fill(0);
+  let loss = 0;
+  results.forEach((result, w) => {
+    const share = shardSizes[w] / n;
+    for (let i = 0; i < state.length; i++) state[i] += share * result.state[i];
+    loss += share * result.loss;
+  });
+  return { loss, shardSizes };
+}
+
+/**
+ * The optimizer step on the replicas' gradients, shared out: every replica averages the
+ * gradients (weighted by shard size) over its part of the vector, then applies AdamW to its
+ * part of the weights. Returns the gradient's global norm before clipping.
+ */
+export async function optimizerStep(replicas: Replica[], shardSizes: number[], shared: SharedBuffers, optimizer: AdamW): Promise<number> {
+  const total = shardSizes.reduce((s, n) => s + n, 0);
+  const shardWeights = shardSizes.map((n) => n / total);
+  const size = shared.grads[0].length;
+  const part = (k: number) => [Math.floor((k * size) / replicas.length), Math.floor(((k + 1) * size) / replicas.length)] as const;
+  await Promise.all(replicas.map((x, k) => x.average(...part(k), shardWeights)));
+  const t = optimizer.advance();
+  const norms = await Promise.all(replicas.map((x, k) => x.update(...part(k), t)));
+  return norms[0];
 }

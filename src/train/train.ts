@@ -28,7 +28,7 @@ import { ValidationAccumulator, type EpochMetrics } from './metrics.js';
 import { AdamW } from './optimizer.js';
 import { createProgress } from './progress.js';
 import { epochPermutation, hashString, isValidation, mix, rng, Stream } from './random.js';
-import { attachReplicas, decayMask, readWeights, shareable, startReplicas, weightLayout, writeWeights, type Replica, type SharedBuffers, type ShardGradients } from './replica.js';
+import { attachReplicas, batchGradients, decayMask, optimizerStep, readWeights, shareable, startReplicas, weightLayout, writeWeights, type Replica } from './replica.js';
 import { checkNumbers, integerFrom, nonNegative, openFraction, positive, withDefaults } from '../util/options.js';
 
 /** Options of {@link train}. */
@@ -348,10 +348,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = await next!;
         next = prefetch(s + 1);
         const n = batch.counts.length / A;
-        const results = await runShards(replicas, batch.images, batch.counts, n, per, A, (w) => mix(r.seed, Stream.dropout, epoch, s, w));
-        const loss = combine(results, weights, layout.trainableSize);
+        const { loss, shardSizes } = await batchGradients(replicas, shared, layout.trainableSize, { ...batch, n }, (w) => mix(r.seed, Stream.dropout, epoch, s, w));
         if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch + 1}, step ${s + 1}`);
-        gradNormSum += await optimizerStep(replicas, results, shared, optimizer);
+        gradNormSum += await optimizerStep(replicas, shardSizes, shared, optimizer);
         gradSteps++;
         state.trainLossSum += loss * n;
         state.trainCount += n;
@@ -421,68 +420,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await Promise.all(replicas.map((x) => x.dispose()));
     model.dispose();
   }
-}
-
-/** Split a batch across replicas (contiguous shards) and compute their gradients concurrently. */
-async function runShards(
-  replicas: Replica[],
-  images: Float32Array,
-  counts: Float32Array,
-  n: number,
-  per: number,
-  A: number,
-  dropoutSeed: (worker: number) => number,
-): Promise<{ result: ShardGradients; n: number }[]> {
-  const k = Math.min(replicas.length, n);
-  const base = Math.floor(n / k);
-  const extra = n % k;
-  let from = 0;
-  const jobs = [];
-  for (let w = 0; w < k; w++) {
-    const m = base + (w < extra ? 1 : 0);
-    const shard = {
-      images: images.slice(from * per, (from + m) * per),
-      counts: counts.slice(from * A, (from + m) * A),
-      n: m,
-      dropoutSeed: dropoutSeed(w),
-    };
-    jobs.push(replicas[w].gradients(shard).then((result) => ({ result, n: m })));
-    from += m;
-  }
-  return Promise.all(jobs);
-}
-
-/**
- * Batch loss as the shard-size-weighted mean of the replicas'; the batch-norm moving
- * statistics in `weights` become the same weighted mean of the replicas' updates.
- */
-function combine(results: { result: ShardGradients; n: number }[], weights: Float32Array, trainableSize: number): number {
-  const total = results.reduce((s, x) => s + x.n, 0);
-  const state = weights.subarray(trainableSize);
-  state.fill(0);
-  let loss = 0;
-  for (const { result, n } of results) {
-    const w = n / total;
-    for (let i = 0; i < state.length; i++) state[i] += w * result.state[i];
-    loss += w * result.loss;
-  }
-  return loss;
-}
-
-/**
- * The optimizer step on the replicas' gradients, shared out: every replica averages the
- * gradients (weighted by shard size) over its part of the vector, then applies AdamW to its
- * part of the weights. Returns the gradient's global norm before clipping.
- */
-async function optimizerStep(replicas: Replica[], results: { n: number }[], shared: SharedBuffers, optimizer: AdamW): Promise<number> {
-  const total = results.reduce((s, x) => s + x.n, 0);
-  const shardWeights = results.map((x) => x.n / total);
-  const size = shared.grads[0].length;
-  const part = (k: number) => [Math.floor((k * size) / replicas.length), Math.floor(((k + 1) * size) / replicas.length)] as const;
-  await Promise.all(replicas.map((x, k) => x.average(...part(k), shardWeights)));
-  const t = optimizer.advance();
-  const norms = await Promise.all(replicas.map((x, k) => x.update(...part(k), t)));
-  return norms[0];
 }
 
 /** Validation metrics in evaluation mode, batches spread over the replicas. */
