@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { initEngine, tf, type EngineInfo } from '../../src/engine/index.js';
 import { loadAddon } from '../../src/engine/native.js';
 import { createModel, type ModelConfig } from '../../src/models/index.js';
-import { getSchema } from '../../src/schema/index.js';
+import { createSchema, getSchema } from '../../src/schema/index.js';
 import { AdamW } from '../../src/train/optimizer.js';
 import { ReplicaCore, attachReplicas, batchGradients, decayMask, optimizerStep, readWeights, shareable, startReplicas, weightLayout, type Shard } from '../../src/train/replica.js';
 import { measureTwoCores } from './threads.js';
@@ -149,20 +149,20 @@ async function timeSingle(config: ModelConfig, nAnswers: number, ceilingShapes?:
 }
 
 /**
- * `galmorph train`'s own step on 2 cores, wall clock: two worker replicas, shared weights and
+ * `galmorph train`'s own step on 2 cores with the native kernels, wall clock: two worker replicas, shared weights and
  * AdamW moments, the batch split in halves ({@link batchGradients}), then each replica averages
  * and updates half of the vector ({@link optimizerStep}). The optimizer update is included
  * (PyTorch's step has none), so the comparison favours PyTorch. On this kind of VM either
  * side's rate moves 10–30% from minute to minute, so the step is timed in `pairs` rounds, each
  * right after a PyTorch 2-thread run, and the ratio is the median of the per-pair ratios.
  */
-async function timeTrainer(config: ModelConfig, nAnswers: number, backend: 'native' | 'wasm', pairs: number) {
-  const model = createModel({ schema: getSchema('decals-dr5'), architecture: config.architecture.name, size: config.inputSize });
+async function timeTrainer(config: ModelConfig, nAnswers: number, pairs: number) {
+  const model = createModel({ schema: createSchema(config.schema), architecture: config.architecture.name, size: config.inputSize, bands: config.bands });
   const layout = weightLayout(model);
   const weights = shareable(readWeights(model), true);
   model.dispose();
   const optimizer = new AdamW(weights.subarray(0, layout.trainableSize), decayMask(layout), {}, true);
-  const replicas = await startReplicas(config, 2, backend);
+  const replicas = await startReplicas(config, 2, 'native');
   try {
     const shared = await attachReplicas(replicas, layout, weights, optimizer);
     const step = async (b: Shard) => {
@@ -241,7 +241,7 @@ else {
     info: nativeInfo,
     single: await timeSingle(config, schema.nAnswers),
     two: await measureTwoCores(config, schema.nAnswers, batch, rounds, 'native'),
-    trainer: await timeTrainer(config, schema.nAnswers, 'native', pairs),
+    trainer: await timeTrainer(config, schema.nAnswers, pairs),
   };
   await initEngine({ backend: 'wasm' });
 }
