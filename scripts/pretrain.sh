@@ -60,8 +60,13 @@ npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/
 npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–7 from training/*/metrics.json
 # Stage 8, a candidate (not shipped; STAGE8=1 runs or resumes it): the same data on a deeper
 # network, resnet-medium grown from stage 7 (its extra blocks start as the identity), because
-# stage 7 underfits (train loss = validation loss): 16 epochs at 2e-4, then a lower rate.
+# stage 7 underfits (train loss = validation loss): 7 epochs at 2e-4 (the run was stopped 14
+# steps into epoch 8), then 5e-5, resumed as stage 7 was.
 if [[ ${STAGE8:-0} == 1 ]]; then
-  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
-    --schema decals-dr5+gz2 --architecture resnet-medium --init-from training/pretrain-v6-64 --out training/pretrain-v7-medium --epochs 16 --lr 2e-4
+  stage8() {
+    gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
+      --schema decals-dr5+gz2 --architecture resnet-medium --init-from training/pretrain-v6-64 --out training/pretrain-v7-medium "$@"
+  }
+  stage8 --epochs 7 --lr 2e-4
+  stage8 --epochs 14 --lr 5e-5
 fi
