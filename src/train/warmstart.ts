@@ -39,7 +39,7 @@ const HEAD = 'head_dense';
  * stem, activation and stages (widths, strides), each with at least as many blocks — deepening
  * by identity blocks (Net2DeeperNet, Chen et al. 2016), e.g. resnet-small → resnet-medium.
  */
-export function canGrow(from: ArchitectureSpec, to: ArchitectureSpec): boolean {
+function canGrow(from: ArchitectureSpec, to: ArchitectureSpec): boolean {
   const shape = (a: ArchitectureSpec) => JSON.stringify({ stem: a.stem, activation: a.activation, stages: a.stages.map((s) => [s.channels, s.stride]) });
   return shape(from) === shape(to) && from.stages.every((s, i) => s.blocks <= to.stages[i].blocks);
 }
