@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import { predictSurvey } from '../../src/predict/index.js';
 import { readTable, readVoteCatalog } from '../../src/data/index.js';
 import { readModelConfig } from '../../src/models/index.js';
-import { createSchema, schemaTrees, votesToFractions } from '../../src/schema/index.js';
+import { createSchema, schemaTrees } from '../../src/schema/index.js';
+import { answerMatrix, oracleProbabilities, scoreQuestion, type QuestionScore } from './score.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,60 +44,10 @@ const votes = await readVoteCatalog(values.catalog!, { schema });
 const truth = await readTable(values.catalog!);
 const preds = await readTable(predPath);
 rmSync(dir, { recursive: true, force: true });
-const predById = new Map(preds.rows.map((r) => [String(r.id), r]));
-const truthById = new Map(truth.rows.map((r) => [String(r.id), r]));
-
-const A = schema.nAnswers;
-/** Per answer: galaxies confidently voted that answer, and the share the model (oracle) also leads with it. */
-interface AnswerRecall { confident: number; recall: number; oracle_recall: number }
-interface Row {
-  question: string; galaxies: number; mae: number; oracle_mae: number; mae_ratio: number; confident: number; confident_accuracy: number; oracle_confident_accuracy: number;
-  answers: Record<string, AnswerRecall>;
-}
-const rows: Row[] = [];
-const argmax = (v: ArrayLike<number>, from: number, to: number) => {
-  let best = from;
-  for (let i = from; i < to; i++) if (v[i] > v[best]) best = i;
-  return best;
-};
-for (const q of schema.questions) {
-  let n = 0, errModel = 0, errOracle = 0, conf = 0, hitModel = 0, hitOracle = 0;
-  const perAnswer = Array.from({ length: q.end - q.start }, () => ({ confident: 0, model: 0, oracle: 0 }));
-  for (let g = 0; g < votes.ids.length; g++) {
-    const counts = votes.counts.subarray(g * A, (g + 1) * A);
-    const frac = votesToFractions(schema, counts);
-    if (Number.isNaN(frac[q.start])) continue;
-    const p = predById.get(votes.ids[g]);
-    const t = truthById.get(votes.ids[g]);
-    if (!p || p.status !== 'ok' || !t) continue;
-    const pred = new Float64Array(A);
-    const oracle = new Float64Array(A);
-    for (let i = q.start; i < q.end; i++) {
-      pred[i] = Number(p[`${schema.answerColumns[i]}_fraction`]);
-      oracle[i] = Number(t[`oracle_${schema.answerColumns[i]}`]);
-    }
-    n++;
-    for (let i = q.start; i < q.end; i++) {
-      errModel += Math.abs(pred[i] - frac[i]) / (q.end - q.start);
-      errOracle += Math.abs(oracle[i] - frac[i]) / (q.end - q.start);
-    }
-    const lead = argmax(frac, q.start, q.end);
-    if (frac[lead] > 0.8) {
-      conf++;
-      const a = perAnswer[lead - q.start];
-      a.confident++;
-      if (argmax(pred, q.start, q.end) === lead) hitModel++, a.model++;
-      if (argmax(oracle, q.start, q.end) === lead) hitOracle++, a.oracle++;
-    }
-  }
-  rows.push({
-    question: q.name, galaxies: n, mae: errModel / n, oracle_mae: errOracle / n, mae_ratio: errModel / errOracle,
-    confident: conf, confident_accuracy: hitModel / conf, oracle_confident_accuracy: hitOracle / conf,
-    answers: Object.fromEntries(
-      q.answers.map((name, i) => [name, { confident: perAnswer[i].confident, recall: perAnswer[i].model / perAnswer[i].confident, oracle_recall: perAnswer[i].oracle / perAnswer[i].confident }]),
-    ),
-  });
-}
+// Fractions of galaxies without an ok prediction read NaN: scoreQuestion leaves them out.
+const pred = answerMatrix(schema, votes.ids, preds.rows, (column) => `${column}_fraction`, (r) => r.status === 'ok');
+const oracle = oracleProbabilities(schema, votes.ids, truth.rows);
+const rows = schema.questions.map((q) => scoreQuestion(schema, q, votes.counts, pred, oracle));
 console.log('question               galaxies     MAE  oracle MAE  ratio  confident  accuracy  oracle acc');
 for (const r of rows) {
   console.log(
@@ -113,8 +64,8 @@ const weakAnswers = rows.flatMap((r) =>
 if (weakAnswers.length) console.log(`answers named on < 50% of the galaxies confidently voted them (≥ 10 such galaxies): ${weakAnswers.map((w) => `${w.column} ${w.named}/${w.confident}`).join(', ')}`);
 // Means per tree of a combined schema ("decals-dr5+gz2"); the top-level means are the first
 // tree's (GZ DECaLS), so they stay comparable with models trained on that tree alone.
-const means = (tree: Row[]) => {
-  const mean = (f: (r: Row) => number) => tree.reduce((s, r) => s + f(r), 0) / tree.length;
+const means = (tree: QuestionScore[]) => {
+  const mean = (f: (r: QuestionScore) => number) => tree.reduce((s, r) => s + f(r), 0) / tree.length;
   return { mean_mae: mean((r) => r.mae), mean_oracle_mae: mean((r) => r.oracle_mae), mean_mae_ratio: mean((r) => r.mae_ratio) };
 };
 const trees = Object.fromEntries(

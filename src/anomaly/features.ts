@@ -202,13 +202,31 @@ export async function loadFeatures(path: string, options: FeatureOptions = {}): 
   };
 }
 
-/** Centre every column on 0 and scale it to standard deviation 1 (constant columns stay 0). */
-export function standardiseColumns(data: Float32Array, rows: number, dim: number): void {
+/** Per-column centre and scale of a standardisation: x ↦ (x − mean) · inverseSd. */
+export interface ColumnScaling {
+  mean: Float64Array;
+  /** 1 / standard deviation; 0 for a constant column. */
+  inverseSd: Float64Array;
+}
+
+/**
+ * Centre every column on 0 and scale it to standard deviation 1 (constant columns stay 0),
+ * in place; with `scaling`, apply that one instead (a training set's, to its test set).
+ * @param data `[rows, dim]` row-major
+ * @returns the scaling applied
+ */
+export function standardiseColumns(data: Float32Array, rows: number, dim: number, scaling?: ColumnScaling): ColumnScaling {
+  const { mean, inverseSd } = scaling ?? columnScaling(data, rows, dim);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < dim; k++) data[i * dim + k] = (data[i * dim + k] - mean[k]) * inverseSd[k];
+  return { mean, inverseSd };
+}
+
+function columnScaling(data: Float32Array, rows: number, dim: number): ColumnScaling {
   const mean = new Float64Array(dim);
   const sq = new Float64Array(dim);
   for (let i = 0; i < rows; i++) for (let k = 0; k < dim; k++) mean[k] += data[i * dim + k];
   for (let k = 0; k < dim; k++) mean[k] /= Math.max(rows, 1);
   for (let i = 0; i < rows; i++) for (let k = 0; k < dim; k++) sq[k] += (data[i * dim + k] - mean[k]) ** 2;
-  const inv = Array.from(sq, (s) => (s > 0 ? 1 / Math.sqrt(s / Math.max(rows - 1, 1)) : 0));
-  for (let i = 0; i < rows; i++) for (let k = 0; k < dim; k++) data[i * dim + k] = (data[i * dim + k] - mean[k]) * inv[k];
+  const inverseSd = sq.map((s) => (s > 0 ? 1 / Math.sqrt(s / Math.max(rows - 1, 1)) : 0));
+  return { mean, inverseSd };
 }

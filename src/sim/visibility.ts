@@ -69,6 +69,21 @@ export const viewingFactor = {
   ring: (t: GalaxyTruth): number => (!t.ring || t.ring.type === 'polar' ? 1 : smoothstep(0.2, 0.45, t.ring.q)),
 };
 
+/**
+ * Axis ratio of a galaxy as seen through the PSF: the second moments of the galaxy and the
+ * PSF add, so a galaxy small against the PSF looks round whatever its shape.
+ * @param axisRatio intrinsic (projected) axis ratio, b/a
+ * @param r50Arcsec half-light radius, arcsec
+ * @param psfFwhmArcsec PSF FWHM, arcsec
+ */
+export function observedAxisRatio(axisRatio: number, r50Arcsec: number, psfFwhmArcsec: number): number {
+  const q = Math.max(0.05, axisRatio);
+  const sMaj = r50Arcsec / Math.sqrt(q) / 1.177;
+  const sMin = sMaj * q;
+  const sP = psfFwhmArcsec / 2.355;
+  return Math.sqrt((sMin * sMin + sP * sP) / (sMaj * sMaj + sP * sP));
+}
+
 /** Compute the visibility scores of a galaxy observed under `cond` in `survey`. */
 export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: Conditions): Visibility {
   const rIdx = Math.max(0, survey.bands.indexOf('r'));
@@ -84,12 +99,7 @@ export function computeVisibility(t: GalaxyTruth, survey: SurveyProfile, cond: C
 
   const snr = snrOf(0.5 * F, Math.PI * (r50 * r50 + fwhm * fwhm));
   const resolution = r50 / fwhm;
-  // Axis ratio through the PSF: second moments of the galaxy and the PSF add.
-  const q = Math.max(0.05, t.axisRatio);
-  const sMaj = r50 / Math.sqrt(q) / 1.177;
-  const sMin = sMaj * q;
-  const sP = fwhm / 2.355;
-  const qObs = t.pointSource ? 1 : Math.sqrt((sMin * sMin + sP * sP) / (sMaj * sMaj + sP * sP));
+  const qObs = t.pointSource ? 1 : observedAxisRatio(t.axisRatio, r50, fwhm);
   const detail = t.pointSource ? 0 : resolve(0.9 * r50, fwhm) * detect(snr, 15);
 
   const disk = t.disk ? resolve(0.8 * r50, fwhm) * detect(snr, 20) : 0;

@@ -176,6 +176,16 @@ const GZ2_ALIASES: Record<string, Record<string, string[]>> = {
   'bulge-shape': { round: ['rounded'], boxy: ['boxy'], 'no-bulge': ['none'] },
 };
 
+/**
+ * The answer-model concept (decals-dr5 question name) a schema question is answered from:
+ * its name without a `-gz2` suffix; GZ2's bulge shape is the edge-on bulge.
+ * @example answerConcept('bulge-shape-gz2') // 'edge-on-bulge'
+ */
+export function answerConcept(question: string): string {
+  const base = question.replace(/-gz2$/, '');
+  return base === 'bulge-shape' ? 'edge-on-bulge' : base;
+}
+
 /** Volunteer noise: a small share of every vote is a random click. */
 const CLICK_NOISE = 0.02;
 
@@ -188,8 +198,7 @@ export function oracleFor(model: AnswerModel, schema: Schema): Float64Array {
   const out = new Float64Array(schema.nAnswers);
   for (const q of schema.questions) {
     const base = q.name.replace(/-gz2$/, '');
-    const concept = base === 'bulge-shape' ? 'edge-on-bulge' : base;
-    const probs = model[concept];
+    const probs = model[answerConcept(q.name)];
     const k = q.answers.length;
     let sum = 0;
     q.answers.forEach((a, i) => {
