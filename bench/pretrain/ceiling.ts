@@ -20,6 +20,12 @@
  * some of that truth (a bar's strength in its contrast, a boxy bulge's outline), so an image
  * model may beat seen-kNN, but not all-kNN. Questions whose answer model reads anything not
  * in the catalogue are listed as skipped, with what is missing.
+ * Where the seen inputs include the observed axis ratio, a third fit, seen-kNN augmented,
+ * trains on the axis ratio as the network sees it through its training augmentation: the
+ * resized crop's aspect ratio (src/train/augment.ts, --crop-ratio) stretches each galaxy along
+ * one axis of a randomly rotated frame, so a shape the volunteers judged round reaches the
+ * network squashed and the learned answer is blurred over shapes; scored on the unstretched
+ * test galaxies, as evaluation crops them.
  * Writes reports/pretrain-ceiling.json (and prints a table), with the model ratios of
  * reports/pretrain.json beside.
  */
@@ -29,6 +35,8 @@ import { readTable, readVoteCatalog, writeFileAtomic, type Cell } from '../../sr
 import { getSchema, schemaTrees, type Question } from '../../src/schema/index.js';
 import { observedAxisRatio } from '../../src/sim/visibility.js';
 import { answerConcept } from '../../src/sim/votes.js';
+import { mix } from '../../src/train/random.js';
+import { hashString, rng } from '../../src/util/random.js';
 import { knnRegress } from './knn.js';
 import { oracleProbabilities, scoreQuestion } from './score.js';
 
@@ -40,9 +48,13 @@ const { values } = parseArgs({
     k: { type: 'string', default: '40' },
     report: { type: 'string', default: 'reports/pretrain.json' },
     out: { type: 'string', default: 'reports/pretrain-ceiling.json' },
+    'crop-ratio': { type: 'string', default: '0.9,1.1' },
+    seed: { type: 'string', default: '0' },
   },
 });
 const k = Number(values.k);
+const cropRatio = values['crop-ratio']!.split(',').map(Number) as [number, number];
+if (cropRatio.length !== 2 || !cropRatio.every((r) => r > 0) || cropRatio[0] > cropRatio[1]) throw new Error(`--crop-ratio: expected min,max > 0, got "${values['crop-ratio']}"`);
 
 type Row = Record<string, Cell>;
 /** An input of the answer model rebuilt from catalogue columns (one value, or a one-hot). */
@@ -131,12 +143,44 @@ function features(c: Catalogue, galaxies: readonly number[], names: readonly Inp
   return { data: Float32Array.from(rowValues.flat()), dim };
 }
 
-/** Ratio (MAE / oracle MAE) of a kNN on inputs `names` for question q, scored as run.ts scores a model. */
-function knnRatio(q: Question, names: readonly InputName[]): number {
+/**
+ * Axis ratio of an ellipse of axis ratio `q`, its major axis at `angle` to the crop's x axis,
+ * after the crop stretches x against y by `stretch` (area kept): from its second moments.
+ */
+function stretchedAxisRatio(q: number, angle: number, stretch: number): number {
+  const c = Math.cos(angle), s = Math.sin(angle);
+  const sx = Math.sqrt(stretch), sy = 1 / sx;
+  // Σ = R diag(1, q²) Rᵀ, then S Σ S with S = diag(sx, sy).
+  const xx = sx * sx * (c * c + q * q * s * s);
+  const yy = sy * sy * (s * s + q * q * c * c);
+  const xy = sx * sy * c * s * (1 - q * q);
+  const mean = (xx + yy) / 2, half = Math.sqrt(((xx - yy) / 2) ** 2 + xy * xy);
+  return Math.sqrt(Math.max(0, mean - half) / (mean + half));
+}
+
+/** Each training galaxy's q_obs as one random training augmentation shows it (seeded by id). */
+function augmentAxisRatios(x: { data: Float32Array; dim: number }, c: Catalogue, galaxies: readonly number[], names: readonly InputName[]): void {
+  // Feature column of q_obs: the widths (values per input) of the inputs before it.
+  const widths = names.map((name) => INPUTS[name].values(c.rows[galaxies[0]]).length);
+  const col = widths.slice(0, names.indexOf('q_obs')).reduce((a, b) => a + b, 0);
+  const [lo, hi] = cropRatio.map(Math.log);
+  galaxies.forEach((g, i) => {
+    const random = rng(mix(Number(values.seed), hashString(c.votes.ids[g])));
+    const stretch = Math.exp(lo + (hi - lo) * random());
+    x.data[i * x.dim + col] = stretchedAxisRatio(x.data[i * x.dim + col], Math.PI * random(), stretch);
+  });
+}
+
+/**
+ * Ratio (MAE / oracle MAE) of a kNN on inputs `names` for question q, scored as run.ts scores a
+ * model; with `augmented`, the training galaxies' q_obs as the crop augmentation shows them.
+ */
+function knnRatio(q: Question, names: readonly InputName[], augmented = false): number {
   const A = schema.nAnswers;
   const width = q.end - q.start;
   const fit = voted(train, q);
   const x = features(train, fit, names);
+  if (augmented) augmentAxisRatios(x, train, fit, names);
   const targets = new Float64Array(fit.length * width);
   fit.forEach((g, i) => targets.set(train.oracle.subarray(g * A + q.start, g * A + q.end), i * width));
   // Only the galaxies with votes are scored; the rest keep NaN predictions.
@@ -159,7 +203,7 @@ const modelRatio = new Map(modelReport?.questions.map((r) => [r.question, r.mae_
 
 interface CeilingRow {
   question: string; tree: string; galaxies: number;
-  model_ratio: number | null; seen_knn_ratio: number; all_knn_ratio: number;
+  model_ratio: number | null; seen_knn_ratio: number; all_knn_ratio: number; seen_knn_augmented_ratio?: number;
   seen_features: string[]; hidden_features: string[]; note?: string;
 }
 const questions: CeilingRow[] = [];
@@ -179,16 +223,17 @@ for (const q of schema.questions) {
   const allRatio = concept.hidden.length ? knnRatio(q, [...concept.seen, ...concept.hidden]) : seenRatio;
   questions.push({
     question: q.name, tree, galaxies: voted(test, q).length, model_ratio: modelRatio.get(q.name) ?? null, seen_knn_ratio: seenRatio, all_knn_ratio: allRatio,
+    ...(concept.seen.includes('q_obs') ? { seen_knn_augmented_ratio: knnRatio(q, concept.seen, true) } : {}),
     seen_features: concept.seen, hidden_features: concept.hidden, ...(concept.note ? { note: concept.note } : {}),
   });
 }
 const seconds = (performance.now() - t0) / 1000;
 
 const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
-console.log('| question | tree | galaxies | model | seen-kNN | all-kNN | seen inputs | hidden inputs |');
-console.log('|---|---|---:|---:|---:|---:|---|---|');
+console.log('| question | tree | galaxies | model | seen-kNN | seen-kNN augmented | all-kNN | seen inputs | hidden inputs |');
+console.log('|---|---|---:|---:|---:|---:|---:|---|---|');
 for (const r of questions) {
-  console.log(`| ${r.question}${r.note ? ' *' : ''} | ${r.tree} | ${r.galaxies} | ${f2(r.model_ratio)} | ${f2(r.seen_knn_ratio)} | ${f2(r.all_knn_ratio)} | ${r.seen_features.join(', ')} | ${r.hidden_features.join(', ') || '—'} |`);
+  console.log(`| ${r.question}${r.note ? ' *' : ''} | ${r.tree} | ${r.galaxies} | ${f2(r.model_ratio)} | ${f2(r.seen_knn_ratio)} | ${f2(r.seen_knn_augmented_ratio ?? null)} | ${f2(r.all_knn_ratio)} | ${r.seen_features.join(', ')} | ${r.hidden_features.join(', ') || '—'} |`);
 }
 for (const r of questions.filter((r) => r.note)) console.log(`* ${r.question}: ${r.note}`);
 console.log(`skipped: ${skipped.map((s) => `${s.question} (${s.reason})`).join('; ')}`);
@@ -196,7 +241,7 @@ console.log(`MAE / oracle MAE; kNN k = ${k} fitted on ${values.train} (${train.v
 
 const report = {
   generated: new Date().toISOString(),
-  k, train: values.train, catalog: values.catalog, schema: values.schema, seconds,
+  k, train: values.train, catalog: values.catalog, schema: values.schema, crop_ratio: cropRatio, seed: Number(values.seed), seconds,
   model: modelReport?.model ?? null,
   model_report: modelReport ? { path: values.report, generated: modelReport.generated, catalog: modelReport.catalog } : null,
   model_mean_mae_ratio: modelReport?.mean_mae_ratio ?? null,

@@ -20,6 +20,11 @@
  *
  *   npx tsx bench/rings/run.ts                                              # full run
  *   npx tsx bench/rings/run.ts --ns 50,200 --seeds 0 --test 200 --pool 3000 --steps 20
+ *   npx tsx bench/rings/run.ts --reuse terrestrial    # a new base: keep the previous report's terrestrial rows
+ *
+ * `--reuse` takes the listed methods' rows from the previous <out>.json instead of rerunning
+ * them, when everything else of its recipe matches: for arms that do not read --model (the
+ * terrestrial network; scratch only while the architecture and input size stay).
  *
  * Fine-tunes run in --jobs child processes (the engine is single-threaded). Each finished row
  * is appended to <data>/rows-<fingerprint>.jsonl and a rerun skips it, so a killed run
@@ -64,6 +69,7 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string', default: '32' },
     'terrestrial-size': { type: 'string', default: '64' },
     jobs: { type: 'string', default: '2' },
+    reuse: { type: 'string', default: '' },
     data: { type: 'string', default: 'data/rings' },
     out: { type: 'string', default: 'reports/rings' },
     job: { type: 'string' }, // internal: run one fine-tune (JSON) and print its row
@@ -242,6 +248,10 @@ async function main(): Promise<void> {
   const rowsFile = join(dataDir, `rows-${fingerprint}.jsonl`);
   const done: Row[] = existsSync(rowsFile) ? (await readFile(rowsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
   const key = (r: { method: string; n: number; seed: number }) => `${r.method}/${r.n}/${r.seed}`;
+  for (const row of await reusedRows(done.map(key))) {
+    done.push(row);
+    await appendFile(rowsFile, JSON.stringify(row) + '\n');
+  }
   const have = new Set(done.map(key));
   const rows = [...done];
   const record = async (row: Row) => {
@@ -299,6 +309,28 @@ async function main(): Promise<void> {
   await writeFile(`${out}.md`, markdown(table, out, fingerprint));
   console.log(`→ ${out}.json, ${out}.md, ${out}.svg`);
   if (failures.length > 0) process.exitCode = 1;
+}
+
+/**
+ * Rows of the `--reuse` methods from the previous report, whose recipe must match this run's
+ * in everything but the base model; none already in `have` (method/N/seed keys).
+ */
+async function reusedRows(have: string[]): Promise<Row[]> {
+  const methods = list(args.reuse!);
+  if (methods.length === 0) return [];
+  for (const m of methods) if (m === 'pretrained' || m === 'linear_probe' || !METHODS.includes(m as Method)) throw new Error(`--reuse: "${m}" cannot be reused (it reads --model); valid: scratch, terrestrial`);
+  const path = `${resolve(args.out!)}.json`;
+  if (!existsSync(path)) throw new Error(`--reuse: no previous report ${path}`);
+  const previous = JSON.parse(await readFile(path, 'utf8')) as { rows: Row[]; config: Record<string, unknown> };
+  const { model: _m, ns: _n, seeds: _s, methods: _ms, ...recipe } = cfg;
+  for (const [k, v] of Object.entries(recipe)) {
+    if (JSON.stringify(previous.config[k]) !== JSON.stringify(v)) throw new Error(`--reuse: ${path} was run with ${k} = ${JSON.stringify(previous.config[k])}, this run has ${JSON.stringify(v)}`);
+  }
+  const wanted = new Set(cfg.methods.flatMap((method) => cfg.ns.flatMap((n) => cfg.seeds.map((seed) => `${method}/${n}/${seed}`))));
+  const skip = new Set(have);
+  const rows = previous.rows.filter((r) => methods.includes(r.method) && wanted.has(`${r.method}/${r.n}/${r.seed}`) && !skip.has(`${r.method}/${r.n}/${r.seed}`));
+  console.log(`reusing ${rows.length} rows (${methods.join(', ')}) from ${path}`);
+  return rows;
 }
 
 function markdown(table: string, out: string, fingerprint: string): string {
