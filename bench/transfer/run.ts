@@ -27,6 +27,7 @@
  *
  *   nice -n 10 npx tsx bench/transfer/run.ts     # full run: ~45 min on a busy 2-core machine (64 px base, native engine), plus ~20 min to simulate the sets once
  *   npx tsx bench/transfer/run.ts --n-train 600 --ns 100 --seeds 0 --test 200 --epochs 2 --scratch-epochs 3 --ceiling-n 0
+ *   npx tsx bench/transfer/run.ts --simulate-only   # only the simulated sets (e.g. while the base trains)
  *
  * Jobs run in `--jobs` child processes (the wasm engine is single-threaded). Each finished
  * row is appended to data/transfer/rows-<fingerprint>.jsonl; a rerun skips finished rows and
@@ -76,6 +77,8 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: 'data/transfer' },
     'report-dir': { type: 'string', default: 'reports' },
     job: { type: 'string' },
+    // Simulate the sets (resumable) and stop: the data can be made while the base still trains.
+    'simulate-only': { type: 'boolean', default: false },
   },
 });
 
@@ -259,6 +262,7 @@ for (const { survey, seed, n, magLimit, dir } of Object.values(SETS)) {
   const r = await simulateSurvey({ n, out: dir, survey, seed, size: settings.size, schema: CAMPAIGN, magLimit, visibility: settings.visibility });
   if (r.rendered > 0) console.error(`simulated ${r.rendered} ${survey}-like galaxies (r < ${magLimit}) → ${dir} (${r.seconds.toFixed(0)} s)`);
 }
+if (args['simulate-only']) process.exit(0);
 const tasks = settings.tasks.map(getTask);
 const counts: Record<string, Record<string, Record<string, number>>> = {};
 for (const task of tasks) counts[task.name] = await writeLabelFiles(task);
