@@ -37,7 +37,7 @@ stage5 --epochs "${STAGE5_EPOCHS:-6}" --lr 1e-4
 # alpha = 1 on every galaxy) and trains with the head's pull-up gradient floor.
 stage6() { gm train "${image[@]}" --init-from training/pretrain-v4 --out training/pretrain-v5 "$@"; }
 stage6 --epochs 9 --lr 2e-4
-# Stage 7 (shipped): galaxies regenerated with brighter bars, bars judged by their strength once
+# Stage 7: galaxies regenerated with brighter bars, bars judged by their strength once
 # visible and dust lanes judged on the image (the simulator of 62341ed); 16 epochs at 2e-4, then
 # 4 at 5e-5 (the same run resumed with the lower rate: the largest single gain of the late stages).
 gm simulate --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2 --out data/pretrain-v3
@@ -54,19 +54,19 @@ if [[ ${TWIN96:-0} == 1 ]]; then
   stage7 96 training/pretrain-v6 --epochs 16 --lr 2e-4
   stage7 96 training/pretrain-v6 --epochs 20 --lr 5e-5
 fi
+# Stage 8 (shipped): the same data on a deeper network, resnet-medium grown from stage 7 (its
+# extra blocks start as the identity), because stage 7 underfits (train loss = validation loss):
+# 7 epochs at 2e-4 (the run was stopped 14 steps into epoch 8), then 5e-5, then 2e-5, each phase
+# the same run resumed with a lower rate.
+stage8() {
+  gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
+    --schema decals-dr5+gz2 --architecture resnet-medium --init-from training/pretrain-v6-64 --out training/pretrain-v7-medium "$@"
+}
+stage8 --epochs 7 --lr 2e-4
+stage8 --epochs 25 --lr 5e-5
+stage8 --epochs 38 --lr 2e-5
 mkdir -p models/galmorph-decals-sim
-cp training/pretrain-v6-64/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
+cp training/pretrain-v7-medium/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
 npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v3/catalog.parquet
-npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–7 from training/*/metrics.json
-# Stage 8, a candidate (not shipped; STAGE8=1 runs or resumes it): the same data on a deeper
-# network, resnet-medium grown from stage 7 (its extra blocks start as the identity), because
-# stage 7 underfits (train loss = validation loss): 7 epochs at 2e-4 (the run was stopped 14
-# steps into epoch 8), then 5e-5, resumed as stage 7 was.
-if [[ ${STAGE8:-0} == 1 ]]; then
-  stage8() {
-    gm train --catalog data/pretrain-v3/catalog.parquet --image-column image_path --size 64 --batch-size 128 --seed 0 \
-      --schema decals-dr5+gz2 --architecture resnet-medium --init-from training/pretrain-v6-64 --out training/pretrain-v7-medium "$@"
-  }
-  stage8 --epochs 7 --lr 2e-4
-  stage8 --epochs 14 --lr 5e-5
-fi
+npx tsx bench/pretrain/ceiling.ts
+npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim  # stages 1–8 from training/*/metrics.json
