@@ -372,7 +372,14 @@ const report = {
   pytorch: torch,
 };
 mkdirSync('reports', { recursive: true });
-writeFileSync('reports/predict.json', JSON.stringify(report, null, 2) + '\n');
+// bench/predict/calibration.ts keeps its figures in the same file: carry them over.
+let calibration: unknown;
+try {
+  calibration = JSON.parse(readFileSync('reports/predict.json', 'utf8')).calibration;
+} catch {
+  calibration = undefined;
+}
+writeFileSync('reports/predict.json', JSON.stringify({ ...report, ...(calibration ? { calibration } : {}) }, null, 2) + '\n');
 console.log(
   `default ${defaultRun}: ratio_vs_pytorch ${report.ratio_vs_pytorch}, fraction_of_engine_ceiling ${report.fraction_of_engine_ceiling}, ` +
     `of the best engine's ceiling ${report.fraction_of_best_engine_ceiling}; onnx_ratio_vs_pytorch ${report.onnx_ratio_vs_pytorch} → reports/predict.json`,
