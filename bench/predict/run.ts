@@ -2,9 +2,9 @@
  * Speed of `galmorph predict` on this machine, against PyTorch CPU on the same network in the
  * same run. Writes reports/predict.json.
  *
- *   npx tsx bench/predict/run.ts [--architecture resnet-small] [--size PX] [--images 512] [--quick]
+ *   npx tsx bench/predict/run.ts [--architecture NAME] [--size PX] [--images 512] [--quick]
  *
- * --size defaults to the shipped model's input size (models/galmorph-decals-sim/config.json).
+ * --architecture and --size default to the shipped model's (models/galmorph-decals-sim/config.json).
  *
  * Figures, for every encoder engine available — tfjs on wasm, tfjs with galmorph's oneDNN
  * convolutions ('native', when the addon is built; 2 threads) and ONNX Runtime (2 threads):
@@ -39,8 +39,8 @@ const flag = (name: string, def: string) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const quick = argv.includes('--quick');
-const architecture = flag('architecture', 'resnet-small');
 const shipped = await readModelConfig(join(import.meta.dirname, '..', '..', 'models', 'galmorph-decals-sim'));
+const architecture = flag('architecture', shipped.architecture.name);
 const inputSize = Number(flag('size', String(shipped.inputSize)));
 const nImages = Number(flag('images', quick ? '128' : '512'));
 const BATCH = 64;
