@@ -31,12 +31,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readTable, readVoteCatalog, writeFileAtomic, type Cell } from '../../src/data/index.js';
+import { readVoteCatalog, writeFileAtomic, type Cell } from '../../src/data/index.js';
 import { getSchema, schemaTrees, type Question } from '../../src/schema/index.js';
 import { observedAxisRatio } from '../../src/sim/visibility.js';
 import { answerConcept } from '../../src/sim/votes.js';
 import { mix } from '../../src/train/random.js';
 import { hashString, rng } from '../../src/util/random.js';
+import { axisRatioOfMoments } from '../simulate/axis-ratio.js';
 import { knnRegress } from './knn.js';
 import { oracleProbabilities, scoreQuestion } from './score.js';
 
@@ -114,12 +115,16 @@ const treeOf = new Map(schemaTrees(values.schema!).flatMap((tree) => tree.questi
 const inputColumns = [...new Set(Object.values(INPUTS).flatMap((i) => i.columns))];
 const oracleColumns = schema.answerColumns.map((c) => `oracle_${c}`);
 
-/** A simulated catalogue: votes, true answer probabilities and the answer model's inputs. */
+/**
+ * A simulated catalogue: votes, true answer probabilities and the answer model's inputs (the
+ * vote catalogue keeps every non-count column, one row per galaxy in `ids` order).
+ */
 async function readCatalogue(path: string) {
   const votes = await readVoteCatalog(path, { schema });
-  const table = await readTable(path, { columns: ['id', ...inputColumns, ...oracleColumns] });
-  const byId = new Map(table.rows.map((r) => [String(r.id), r]));
-  return { votes, rows: votes.ids.map((id) => byId.get(id)!), oracle: oracleProbabilities(schema, votes.ids, table.rows) };
+  const rows = votes.table.rows;
+  const missing = [...inputColumns, ...oracleColumns].filter((c) => !votes.table.columns.includes(c));
+  if (missing.length) throw new Error(`${path}: no column ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}: not a simulated catalogue of schema ${values.schema}`);
+  return { votes, rows, oracle: oracleProbabilities(schema, votes.ids, rows) };
 }
 type Catalogue = Awaited<ReturnType<typeof readCatalogue>>;
 const [train, test] = [await readCatalogue(values.train!), await readCatalogue(values.catalog!)];
@@ -154,8 +159,7 @@ function stretchedAxisRatio(q: number, angle: number, stretch: number): number {
   const xx = sx * sx * (c * c + q * q * s * s);
   const yy = sy * sy * (s * s + q * q * c * c);
   const xy = sx * sy * c * s * (1 - q * q);
-  const mean = (xx + yy) / 2, half = Math.sqrt(((xx - yy) / 2) ** 2 + xy * xy);
-  return Math.sqrt(Math.max(0, mean - half) / (mean + half));
+  return axisRatioOfMoments(xx, yy, xy);
 }
 
 /** Each training galaxy's q_obs as one random training augmentation shows it (seeded by id). */
