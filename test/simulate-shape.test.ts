@@ -1,7 +1,8 @@
-/** bench/simulate/axis-ratio.ts: image axis ratios on synthetic galaxies of known shape. */
+/** src/sim/shape.ts and bench/simulate/axis-ratio.ts: image axis ratios on synthetic galaxies of known shape. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adaptiveAxisRatio, axisRatioOfMoments, isophoteAxisRatios } from '../bench/simulate/axis-ratio.js';
+import { axisRatioOfMoments, isophoteAxisRatios } from '../src/sim/shape.js';
+import { adaptiveAxisRatio } from '../bench/simulate/axis-ratio.js';
 
 const near = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: ${got} vs ${want} (± ${tol})`);
 

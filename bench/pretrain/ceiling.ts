@@ -2,12 +2,13 @@
  * bench/pretrain/ceiling.ts: how much of a model's distance to the vote-noise floor no image
  * model can close, because the simulated volunteers read hidden truth.
  *
- *   npx tsx bench/pretrain/ceiling.ts --train data/pretrain-v3/catalog.parquet --catalog data/test-v3/catalog.parquet
+ *   npx tsx bench/pretrain/ceiling.ts --train data/pretrain-v4/catalog.parquet --catalog data/test-v4/catalog.parquet
  *
  * The volunteers' answer probabilities (src/sim/votes.ts, answerModel) are, for some
  * questions, a function of catalogue columns alone: visibility scores of the displayed cutout
- * (`vis_*`), the axis ratio through the PSF, the bulge's light fraction, and truth such as
- * `bar_strength` or `bulge_shape`. For each such question, two kNN regressions (k nearest
+ * (`vis_*`), the axis ratio of the outline (`q_obs`), the bulge's light fraction, and truth
+ * such as whether there is a disk or the arms' pitch (and, before the simulator judged them on
+ * the image, `bar_strength` and `bulge_shape`). For each such question, two kNN regressions (k nearest
  * training galaxies, features standardised) of the true answer probabilities (`oracle_*`),
  * fitted on the training catalogue's galaxies with votes on the question, are scored exactly
  * as run.ts scores a model (score.ts: MAE against the observed vote fractions, over the
@@ -33,18 +34,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readVoteCatalog, writeFileAtomic, type Cell } from '../../src/data/index.js';
 import { getSchema, schemaTrees, type Question } from '../../src/schema/index.js';
-import { observedAxisRatio } from '../../src/sim/visibility.js';
 import { answerConcept } from '../../src/sim/votes.js';
 import { mix } from '../../src/train/random.js';
 import { hashString, rng } from '../../src/util/random.js';
-import { axisRatioOfMoments } from '../simulate/axis-ratio.js';
+import { axisRatioOfMoments } from '../../src/sim/shape.js';
 import { knnRegress } from './knn.js';
 import { oracleProbabilities, scoreQuestion } from './score.js';
 
 const { values } = parseArgs({
   options: {
-    train: { type: 'string', default: 'data/pretrain-v3/catalog.parquet' },
-    catalog: { type: 'string', default: 'data/test-v3/catalog.parquet' },
+    train: { type: 'string', default: 'data/pretrain-v4/catalog.parquet' },
+    catalog: { type: 'string', default: 'data/test-v4/catalog.parquet' },
     schema: { type: 'string', default: 'decals-dr5+gz2' },
     k: { type: 'string', default: '40' },
     report: { type: 'string', default: 'reports/pretrain.json' },
@@ -61,17 +61,16 @@ type Row = Record<string, Cell>;
 /** An input of the answer model rebuilt from catalogue columns (one value, or a one-hot). */
 interface Input { columns: string[]; values: (r: Row) => number[] }
 const column = (name: string): Input => ({ columns: [name], values: (r) => [Number(r[name])] });
-const BULGE_SHAPES = ['none', 'rounded', 'boxy'];
 const INPUTS = {
   vis_arms: column('vis_arms'),
   vis_bar: column('vis_bar'),
   vis_ring: column('vis_ring'),
   vis_detail: column('vis_detail'),
-  // Visibility's qObs: only stars (point sources) look round whatever their shape.
-  q_obs: {
-    columns: ['morph_type', 'axis_ratio', 'r50_arcsec', 'psf_fwhm_arcsec'],
-    values: (r) => [r.morph_type === 'star' ? 1 : observedAxisRatio(Number(r.axis_ratio), Number(r.r50_arcsec), Number(r.psf_fwhm_arcsec))],
-  },
+  // The axis ratio the volunteers read (the outline of the rendered light).
+  q_obs: column('q_obs'),
+  vis_bar_contrast: column('vis_bar_contrast'),
+  vis_bulge: column('vis_bulge'),
+  vis_boxy: column('vis_boxy'),
   // answerModel's isDisk: a disk component (its scale is recorded, 0 without), not an irregular.
   is_disk: { columns: ['disk_scale_arcsec', 'morph_type'], values: (r) => [Number(r.disk_scale_arcsec) > 0 && r.morph_type !== 'irregular' ? 1 : 0] },
   bar_strength: column('bar_strength'),
@@ -79,29 +78,27 @@ const INPUTS = {
   bulge_fraction: column('bulge_fraction'),
   // 0 without arms (answerModel then assumes 15° with a wide spread).
   pitch_angle_deg: column('pitch_angle_deg'),
-  bulge_shape: { columns: ['bulge_shape'], values: (r) => BULGE_SHAPES.map((s) => (r.bulge_shape === s ? 1 : 0)) },
 } satisfies Record<string, Input>;
 type InputName = keyof typeof INPUTS;
 
 /**
  * What each answer-model concept (votes.ts answerModel) reads, split into what the displayed
- * cutout shows (visibility scores, detail, the axis ratio through the PSF, the bulge's share
- * of the light) and hidden truth the volunteers are handed whatever the image shows (the
- * bar's strength, the bulge's shape, the arms' pitch, whether there is a disk); or why the
- * catalogue cannot rebuild it.
+ * cutout shows (visibility scores, detail, the outline's axis ratio, the bulge's share of the
+ * light) and hidden truth the volunteers read (the arms' pitch, in the share the arms show;
+ * whether there is a disk); or why the catalogue cannot rebuild it.
  */
 type Concept = { seen: InputName[]; hidden: InputName[]; note?: string } | { skip: string };
 const CONCEPTS: Record<string, Concept> = {
   'smooth-or-featured': { skip: 'reads the disk, dust, clump, companion and lens visibility scores, not in the catalogue' },
   'disk-edge-on': { seen: ['q_obs'], hidden: ['is_disk'] },
   'has-spiral-arms': { seen: ['vis_arms', 'vis_ring'], hidden: [] },
-  bar: { seen: ['vis_bar', 'vis_detail'], hidden: ['bar_strength'] },
+  bar: { seen: ['vis_bar_contrast', 'vis_detail'], hidden: [] },
   'bulge-size': {
     seen: ['vis_detail', 'bulge_fraction'], hidden: ['bar_strength'],
     note: "approximate: also reads the bar's light fraction, recorded only through bar_strength (0.06 + 0.12 × strength, 0.8× in lenticulars, renormalised)",
   },
   'how-rounded': { seen: ['q_obs', 'vis_detail'], hidden: [] },
-  'edge-on-bulge': { seen: ['vis_detail', 'bulge_fraction'], hidden: ['bulge_shape'] },
+  'edge-on-bulge': { seen: ['vis_detail', 'vis_bulge', 'vis_boxy'], hidden: ['is_disk'] },
   'spiral-winding': { seen: ['vis_arms'], hidden: ['pitch_angle_deg'] },
   'spiral-arm-count': { skip: 'reads whether the arms are flocculent, not in the catalogue' },
   merging: { skip: 'reads the companion visibility score, not in the catalogue' },

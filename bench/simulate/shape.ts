@@ -36,7 +36,8 @@ import { parseArgs } from 'node:util';
 import { readTable, writeFileAtomic, type Cell } from '../../src/data/index.js';
 import { CatalogError, GalmorphError } from '../../src/errors.js';
 import { getSurvey, renderGalaxy, sampleTruth, type GalaxyTruth, type SurveyName } from '../../src/sim/index.js';
-import { adaptiveAxisRatio, isophoteAxisRatios } from './axis-ratio.js';
+import { isophoteAxisRatios } from '../../src/sim/shape.js';
+import { adaptiveAxisRatio } from './axis-ratio.js';
 
 const { values } = parseArgs({
   options: {

@@ -15,11 +15,11 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 // Digests of the population and of rendered catalogue entries: the default faint limit must
 // keep the bytes a survey had before the limit was an option (analytic visibility; image
 // visibility changes only votes). Updated when the simulator's physics changes on purpose
-// (last: brighter bars and the weak-bar vote cut, 2026-11-26).
+// (last: the catalogue's q_obs column, 2026-12-07).
 const TRUTH_DIGEST = '1f6ca6bab4abd44f3f8fdadb6afa2b49ac2d5163f5f82f66fa32d4ebbfca8091';
 const GALAXY_DIGEST: Record<string, string> = {
-  sdss: '2d1fda04b6b28cec07bd28f91eaa1378d1c0454fb9e67c447071a8f9015c6fb7',
-  des: '2bfda06026724e7e3d6d56f37e971aeb45968f0878c0bb970b9a5e5a130f45b1',
+  sdss: '0c39bfcec5f53feb8e2809290f3221af0aeed67eee58591cffc3d051514968ba',
+  des: '77f940be54a8baa0f5e9bc7edcff7338ce9c8ba4081037f9476850b78424fe6e',
 };
 
 test('mag limit: the default (and an explicit 17.77) draws the same galaxies, byte for byte', () => {

@@ -7,7 +7,7 @@ import { runCli } from '../cli/program.js';
 import { OptionError } from '../errors.js';
 import { getSurvey, renderGalaxy, sampleTruth, simulateGalaxy, toRgb, type GalaxyTruth } from './index.js';
 import { simulateSurvey } from './runner.js';
-import { featureDetectability, imageVisibility, SEEN_FEATURES, seenScore } from './seen.js';
+import { featureDetectability, imageVisibility, outlineAxisRatio, SEEN_FEATURES, seenScore } from './seen.js';
 
 const survey = getSurvey('decals');
 const SIZE = 96;
@@ -87,13 +87,43 @@ test('seen: a feature made brighter is easier to see, one the galaxy lacks score
   assert.ok(dStrong > 1 && dStrong > 3 * dFaint, `strong ${dStrong} vs faint ${dFaint}`);
   assert.equal(detectability(t).get('bar'), detectability(t).get('bar'));
 
-  const [plain] = find((g) => !g.pointSource && g.bar === null && g.arms === null && g.ring === null && g.tails.length === 0 && g.companions.length === 0 && g.lens === null && g.clumps.length === 0 && (g.dust?.tau ?? 0) === 0);
+  const [plain] = find((g) => g.morphType === 'elliptical' && g.tails.length === 0 && g.companions.length === 0 && g.lens === null && g.r50Arcsec > 2);
   const r = renderGalaxy(plain, survey, { size: SIZE, seed: SEED });
   const v = imageVisibility(plain, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
   for (const f of SEEN_FEATURES) assert.equal(v[f.name], 0, f.name);
-  // Quantities that are not features stay analytic.
+  assert.equal(v.barContrast, 0);
+  // Quantities that are not features stay analytic; a single spheroid's outline is its analytic shape.
   assert.equal(v.detail, r.visibility.detail);
-  assert.equal(v.qObs, r.visibility.qObs);
+  assert.ok(Math.abs(v.qObs - r.visibility.qObs) < 0.01, `outline ${v.qObs} vs analytic ${r.visibility.qObs}`);
+});
+
+test('seen: volunteers read the outline of the light, not the analytic rule, on bulge-dominated disks', () => {
+  // population.ts sets an edge-on disk's axis ratio to the thin disk's whatever its bulge;
+  // the image of a bulge-dominated one is far rounder.
+  const [t] = find((g) => g.disk !== null && g.bulge !== null && g.bulge.fraction > 0.6 && g.inclinationDeg > 82 && g.r50Arcsec > 2);
+  const r = renderGalaxy(t, survey, { size: SIZE, seed: SEED });
+  const v = imageVisibility(t, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
+  assert.ok(v.qObs > r.visibility.qObs + 0.1, `outline ${v.qObs} vs analytic ${r.visibility.qObs}`);
+  assert.equal(v.qObs, outlineAxisRatio(t, survey, { size: SIZE, seed: SEED }));
+});
+
+test('seen: a bulge is seen where it swells out of an edge-on disk; boxy isophotes only where the image shows them', () => {
+  const f = (name: string) => SEEN_FEATURES.find((x) => x.name === name)!;
+  const [t] = find((g) => g.disk !== null && g.bulge !== null && g.bulge.fraction > 0.3 && g.inclinationDeg > 80 && g.r50Arcsec > 3);
+  const bulgeless = structuredClone(t);
+  f('bulge').twin!(bulgeless);
+  assert.equal(bulgeless.bulge, null);
+  assert.ok(Math.abs(bulgeless.disk!.fraction - (t.disk!.fraction + t.bulge!.fraction)) < 1e-12, 'the twin keeps the light');
+  assert.ok(detectability(t).get('bulge')! > 1, 'a large bulge in an edge-on disk is seen');
+  // Boxy: judged only for boxy bulges; one given more of the disk's light shows its shape better.
+  const boxy = structuredClone(t);
+  boxy.bulgeShape = 'boxy';
+  const bright = structuredClone(boxy);
+  const moved = Math.min(0.3, bright.disk!.fraction - 0.1);
+  bright.bulge!.fraction += moved;
+  bright.disk!.fraction -= moved;
+  if (t.bulgeShape !== 'boxy') assert.equal(detectability(t).get('boxy'), undefined);
+  assert.ok(detectability(bright).get('boxy')! > detectability(boxy).get('boxy')!, 'brighter boxy bulge');
 });
 
 test('seen: faint tidal tails the analytic score calls visible are not seen on the image', () => {

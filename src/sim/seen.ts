@@ -13,6 +13,8 @@
  *          smooth ring of the same radial profile;
  *        - ring, clumps: the same light spread 4× wider in place, so the eye loses the sharp
  *          bump or knot but not the light;
+ *        - bulge: its light returned to the disk; boxy bulge: the same bulge with elliptical
+ *          isophotes (what the edge-on bulge question asks);
  *        - dust lane: no twin; a lane is seen as a dark band, so the dusty image itself must
  *          dip below both flanks across the lane (see laneDip: a lane the PSF does not resolve
  *          only dims the disk's midplane, and any twin of it differs from the galaxy by just
@@ -29,13 +31,16 @@
  *      0.5 at threshold, the meaning VISIBLE = 0.5 already has for the analytic scores — times
  *      the viewing factor of visibility.ts for bars, arms and rings (seen, but not as a bar
  *      when edge-on).
- * Costs one noise-free render per galaxy plus one per feature present.
+ * The axis ratio volunteers read is the outline of the noise-free light (outlineAxisRatio),
+ * and a bar's strength is judged by how far it clears the threshold (barContrast).
+ * Costs two noise-free renders per galaxy plus one per feature present.
  */
 import { renderGalaxy } from './render.js';
 import { toRgb } from './rgb.js';
 import type { SurveyProfile } from './surveys.js';
 import type { GalaxyTruth } from './truth.js';
 import { paVector } from './geometry.js';
+import { isophoteAxisRatios } from './shape.js';
 import { viewingFactor, type Visibility } from './visibility.js';
 
 /** How simulated volunteers judge what is visible: analytic estimates or the displayed image. */
@@ -96,6 +101,14 @@ export const SEEN_FEATURES: readonly Feature[] = [
     name: 'clumps', has: (t) => t.clumps.length > 0,
     twin: (t) => { for (const c of t.clumps) c.sigmaArcsec *= 4; },
   },
+  {
+    // The bulge's light returned to the disk: a bulge is seen where the centre swells out of
+    // the disk (edge-on) or stands out as a core the disk's profile lacks.
+    name: 'bulge', has: (t) => t.bulge !== null && t.disk !== null,
+    twin: (t) => { t.disk!.fraction += t.bulge!.fraction; t.bulge = null; t.bulgeShape = 'none'; },
+  },
+  // The same bulge with elliptical isophotes (the renderer keeps its light).
+  { name: 'boxy', has: (t) => t.bulge !== null && t.bulgeShape === 'boxy', twin: (t) => { t.bulgeShape = 'rounded'; } },
   { name: 'dust', has: (t) => t.dust !== null && t.dust.tau > 0 && t.ring?.type !== 'polar', dip: true },
   // Tails, shells, companions and lensed arcs lie outside the body: the twin simply lacks
   // them. (Returning tidal light to the body instead brightens it by the tails' share, a
@@ -247,11 +260,25 @@ export const seenScore = (d: number): number => 1 - Math.pow(2, -d * d);
 export function imageVisibility(
   t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, analytic: Visibility,
 ): Visibility {
-  const v: Visibility = { ...analytic, fromImage: true };
+  const v: Visibility = { ...analytic, fromImage: true, barContrast: 0, qObs: t.pointSource ? 1 : outlineAxisRatio(t, survey, opts) };
   for (const f of SEEN_FEATURES) (v[f.name] as number) = 0;
   for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec)) {
     const view = name === 'bar' || name === 'arms' || name === 'ring' ? viewingFactor[name](t) : 1;
     (v[name] as number) = seenScore(d) * view;
+    if (name === 'bar') v.barContrast = d * view;
   }
   return v;
+}
+
+/**
+ * The axis ratio of the galaxy's outline: b/a of the r-band isophote enclosing 90% of the
+ * noise-free light through the PSF, without field stars, companions, arcs and artifacts
+ * (objects an eye does not count in the galaxy's shape). On single-Sérsic galaxies it matches
+ * the analytic axis ratio through the PSF to ~0.002 (bench/simulate/shape.ts); on bulge +
+ * disk galaxies it is what the image shows, where the analytic one is a rule.
+ */
+export function outlineAxisRatio(t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }): number {
+  const r = renderGalaxy(t, survey, { ...opts, noise: false, extras: false });
+  const q = isophoteAxisRatios(r.bands[Math.max(0, survey.bands.indexOf('r'))], opts.size, [0.9])[0];
+  return Number.isFinite(q) ? q : 1;
 }

@@ -125,6 +125,10 @@ export function catalogueRow(
     vis_ring: round(v.ring, 3),
     vis_tidal: round(v.tidal, 3),
     vis_artifact: round(v.artifact, 3),
+    // The axis ratio volunteers read: the outline of the light when judged on the image.
+    q_obs: round(v.qObs, 3),
+    // Scores only the image judges (seen.ts); absent from analytic-mode catalogues.
+    ...(v.fromImage ? { vis_bulge: round(v.bulge ?? 0, 3), vis_boxy: round(v.boxy ?? 0, 3), vis_bar_contrast: round(v.barContrast ?? 0, 3) } : {}),
     ring: ringLabel(t, v),
     tags: visibleTags(t, v).join(','),
     volunteers: campaigns[0].votes.volunteers,

@@ -43,8 +43,22 @@ export interface Visibility {
   /** How much stars or imaging artifacts dominate the cutout. */
   artifact: number;
   /**
+   * Judged on the displayed cutout only (seen.ts): a bulge stands out of the disk (the eye
+   * tells it from a bulgeless twin), and its isophotes look boxy rather than round.
+   */
+  bulge?: number;
+  boxy?: number;
+  /**
+   * Judged on the displayed cutout only: how far the bar clears the eye's threshold (its
+   * detectability d, 1 = threshold, unbounded, times the viewing factor). Volunteers call a
+   * bar strong or weak by this, not by its hidden strength.
+   */
+  barContrast?: number;
+  /**
    * Feature scores were judged from the displayed cutout (seen.ts). Volunteers' answers
-   * then depend on nothing the image does not show: no share of a hidden interaction stage.
+   * then depend on nothing the image does not show: no share of a hidden interaction stage,
+   * and qObs is the outline of the rendered light (the 90%-light isophote), not the analytic
+   * axis ratio.
    */
   fromImage?: true;
 }

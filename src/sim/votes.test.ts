@@ -221,3 +221,32 @@ test('votes: image-judged visibility lets no hidden disturbance into the merging
     assert.ok(shown.merging['major-disturbance'] > 0.6, `shown major ${shown.merging['major-disturbance']}`);
   }
 });
+
+test('votes: judged on the image, bar strength and bulge shape follow what shows, not the hidden truth', () => {
+  const [barred] = find((t) => t.bar !== null && t.bar.strength > 0.6 && t.disk !== null && t.disk.q > 0.7, 1);
+  const base: Visibility = { ...seen(barred), bar: 0.9, detail: 1, fromImage: true };
+  // The same strong bar, barely past the threshold vs far past it.
+  const faint = answerModel(barred, { ...base, barContrast: 1 });
+  const clear = answerModel(barred, { ...base, barContrast: 8 });
+  assert.ok(faint.bar.weak > faint.bar.strong, `barely seen: weak ${faint.bar.weak} vs strong ${faint.bar.strong}`);
+  assert.ok(clear.bar.strong > 0.8, `clear: strong ${clear.bar.strong}`);
+  // A weak bar that shows as clearly reads as strongly.
+  const weakBar = structuredClone(barred);
+  weakBar.bar!.strength = 0.2;
+  assert.deepEqual(answerModel(weakBar, { ...base, barContrast: 8 }).bar, clear.bar);
+
+  const [edgeOn] = find((t) => t.disk !== null && t.bulge !== null && t.inclinationDeg > 80, 1);
+  const eo: Visibility = { ...seen(edgeOn), detail: 1, fromImage: true };
+  const shape = (bulge: number, boxy: number, bulgeShape: GalaxyTruth['bulgeShape']) =>
+    answerModel({ ...edgeOn, bulgeShape }, { ...eo, bulge, boxy })['edge-on-bulge'];
+  // Whatever the truth says, an unseen bulge reads "none" and unseen boxiness "rounded".
+  for (const truth of ['boxy', 'rounded', 'none'] as const) {
+    const hidden = shape(0, 0, truth);
+    assert.ok(hidden.none > 0.8, `${truth}, bulge unseen: none ${hidden.none}`);
+    const round = shape(1, 0, truth);
+    assert.ok(round.rounded > 0.8, `${truth}, bulge seen: rounded ${round.rounded}`);
+    assert.ok(shape(1, 1, truth).boxy > 0.8, `${truth}, boxy seen`);
+    const sum = Object.values(shape(0.6, 0.3, truth)).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-12, `probabilities sum to ${sum}`);
+  }
+});

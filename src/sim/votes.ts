@@ -50,6 +50,22 @@ function ordinal(x: number, s: number, cuts: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * The bar's strength as volunteers perceive it. Analytic mode: the true strength once the bar
+ * shows (square root of its score up to the threshold). Image mode: how far it clears the
+ * eye's threshold in the cutout (barContrast), mapped onto the same scale so the ordinal cuts
+ * keep their meaning: 1 − exp(−c / 3), so a bar at the threshold reads weak and one 2.4× past
+ * it strong. The scale is calibrated on Géron et al.'s (2021) volume-limited GZ DECaLS disks
+ * (15.5% strong, 28.1% weak): in a 1500-galaxy DECaLS-like sample (seed 7), the face-on-ish
+ * disks (q_obs > 0.45) at z < 0.06 get 15.6% strong and 32.3% weak (scale 2: 22% / 30%).
+ */
+function barStrength(t: GalaxyTruth, v: Visibility): number {
+  if (!v.fromImage) return (t.bar?.strength ?? 0) * Math.sqrt(Math.min(1, v.bar / 0.5));
+  const c = v.barContrast ?? 0;
+  return c <= 0 ? 0 : 1 - Math.exp(-c / BAR_CONTRAST_SCALE);
+}
+const BAR_CONTRAST_SCALE = 3;
+
 /** Answer probabilities per question concept (decals-dr5 names), before mixing with noise. */
 export type AnswerModel = Record<string, Record<string, number>>;
 
@@ -63,7 +79,7 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const contributions = [
     0.93 * edgeVis,
     0.96 * v.arms,
-    0.85 * v.bar * Math.min(1, (t.bar?.strength ?? 0) / 0.6),
+    0.85 * v.bar * Math.min(1, barStrength(t, v) / 0.6),
     0.75 * v.ring,
     0.85 * v.clumps,
     isDisk ? 0.45 * (1 - bt) * v.disk : 0,
@@ -88,13 +104,9 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const armsYes = clamp01(0.06 + 0.9 * Math.pow(v.arms, 0.8) + 0.2 * v.ring * (1 - v.arms));
   model['has-spiral-arms'] = { yes: armsYes, no: 1 - armsYes };
 
-  // --- bar: perceived strength on an ordinal scale. A bar that shows is judged by its
-  // strength, not by how far it clears the visibility threshold (0.5), and volunteers answer
-  // "weak" readily (cut 0.15). Volume-limited as Géron et al. (2021) measured GZ DECaLS
-  // (15.5% strong / 28.1% weak), 30 000 simulated disks give ≈ 15% / 22% (strength × visibility
-  // with cuts 0.24 / 0.52 gave 11% / 10%).
-  const barSeen = (t.bar?.strength ?? 0) * Math.sqrt(Math.min(1, v.bar / 0.5));
-  const [barNo, barWeak, barStrong] = ordinal(barSeen, 0.13 + 0.12 * (1 - v.detail), [0.15, 0.55]);
+  // --- bar: perceived strength (barStrength) on an ordinal scale; volunteers answer "weak"
+  // readily (cut 0.15).
+  const [barNo, barWeak, barStrong] = ordinal(barStrength(t, v), 0.13 + 0.12 * (1 - v.detail), [0.15, 0.55]);
   model.bar = { strong: barStrong, weak: barWeak, no: barNo };
 
   // --- bulge size: perceived B/T, inflated when the disk is poorly resolved
@@ -106,18 +118,32 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const [cigar, between, round] = ordinal(v.qObs, 0.07 + 0.06 * (1 - v.detail), [0.45, 0.78]);
   model['how-rounded'] = { round, 'in-between': between, 'cigar-shaped': cigar };
 
-  // --- edge-on bulge shape
+  // --- edge-on bulge shape: the true shape (analytic mode), or what the image shows: a
+  // bulge standing out of the disk, boxy if its isophotes visibly are (a spheroid is all bulge).
   const conf = 0.45 + 0.45 * v.detail;
-  const shape = t.bulgeShape;
   const other = (1 - conf) / 2;
-  model['edge-on-bulge'] = shape === 'boxy'
-    ? { boxy: conf, none: other * 0.6, rounded: other * 1.4 }
-    : shape === 'none'
-      ? { boxy: other * 0.6, none: conf, rounded: other * 1.4 }
-      : { boxy: other * 0.6, none: other * 1.4, rounded: conf };
+  if (v.fromImage) {
+    const seenBulge = isDisk ? v.bulge ?? 0 : 1;
+    const boxy = seenBulge * (v.boxy ?? 0);
+    const none = 1 - seenBulge, rounded = seenBulge - boxy;
+    // Each impression with the analytic mode's confusions (below), mixed by how likely it is.
+    model['edge-on-bulge'] = {
+      boxy: conf * boxy + other * 0.6 * (none + rounded),
+      none: conf * none + other * (0.6 * boxy + 1.4 * rounded),
+      rounded: conf * rounded + other * 1.4 * (boxy + none),
+    };
+  } else {
+    const shape = t.bulgeShape;
+    model['edge-on-bulge'] = shape === 'boxy'
+      ? { boxy: conf, none: other * 0.6, rounded: other * 1.4 }
+      : shape === 'none'
+        ? { boxy: other * 0.6, none: conf, rounded: other * 1.4 }
+        : { boxy: other * 0.6, none: other * 1.4, rounded: conf };
+  }
 
-  // --- spiral winding: perceived pitch angle
-  const pitch = t.arms ? t.arms.pitchDeg : 15;
+  // --- spiral winding: perceived pitch angle; judged on the image, arms that do not show
+  // give no hint of their pitch (the guess drifts to a medium 15°).
+  const pitch = !t.arms ? 15 : v.fromImage ? v.arms * t.arms.pitchDeg + (1 - v.arms) * 15 : t.arms.pitchDeg;
   const pitchSd = t.arms ? 2.5 + 7 * (1 - v.arms) : 8;
   const [tight, medium, loose] = ordinal(pitch, pitchSd, [11.5, 19]);
   model['spiral-winding'] = { tight, medium, loose };
@@ -127,10 +153,13 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const count = t.arms ? Math.min(t.arms.count, 5) : 2;
   const cant = clamp01(0.04 + 0.45 * (1 - v.arms) + (flocc ? 0.15 : 0) + (t.arms ? 0 : 0.2));
   const lambda = 0.6 + 2.4 * v.arms;
+  // Judged on the image, only the arms that show point to their count; the rest of the
+  // guess is the two-armed default.
+  const countShown = v.fromImage ? v.arms : 1;
   const w: number[] = [];
   let ws = 0;
   for (let k = 1; k <= 5; k++) {
-    const e = Math.exp(-lambda * Math.abs(k - count)) * (k === 2 ? 1.3 : 1);
+    const e = (countShown * Math.exp(-lambda * Math.abs(k - count)) + (1 - countShown) * Math.exp(-lambda * Math.abs(k - 2))) * (k === 2 ? 1.3 : 1);
     w.push(e);
     ws += e;
   }
