@@ -123,7 +123,7 @@ resumes with \`scripts/pretrain.sh\` from the checkpoints in \`training/\`. ${va
   identity, so training resumes from what stage 7 computed), because stage 7 underfit (its train
   loss equalled its validation loss).
 - Held-out test: \`--n 3000 --seed 4242\` (the metrics below), simulated like stages 7–8's training
-  data (\`data/test-v3\`).
+  data (\`data/test-v4\`).
 
 ## Training
 \`scripts/pretrain.sh\`: weight decay ${config.training?.weightDecay ?? 0.01}, batch ${config.training?.batchSize ?? 128}, gradient clipping,

@@ -1,8 +1,11 @@
 /**
- * bench/simulate/shape: does the image show the axis ratio the simulated volunteers read?
+ * bench/simulate/shape: does the image show the analytic axis ratio?
  *
- * Volunteers judge roundness (how-rounded) and edge-on-ness from an analytic axis ratio,
- * qObs (src/sim/visibility.ts: the truth's `axisRatio` through the PSF). For galaxies made
+ * Before simulator version 4, volunteers judged roundness (how-rounded) and edge-on-ness from
+ * an analytic axis ratio, qObs (src/sim/visibility.ts: the truth's `axisRatio` through the
+ * PSF); analytic-visibility surveys still do. Image-visibility surveys now read the outline this
+ * bench measures (src/sim/shape.ts, seen.ts outlineAxisRatio; the catalogue's q_obs), so this
+ * report is the size of the leak that change removed. For galaxies made
  * of one component that is the shape the image shows; for bulge + disk galaxies
  * src/sim/population.ts sets `axisRatio` by rule (the disk's q below B/T 0.6, the rounder of
  * disk and 0.9 × bulge above, the disk's again beyond 80° inclination), which the pixels need
@@ -25,7 +28,7 @@
  * resets to the disk's. A simulator without the leak shows |Δq| near the ellipticals' on
  * every row and no step at 0.6.
  *
- *   npx tsx bench/simulate/shape.ts [--catalog data/test-v3/catalog.parquet] [--seed 4242] [--n N] [--out reports/shape.json]
+ *   npx tsx bench/simulate/shape.ts [--catalog data/test-v4/catalog.parquet] [--seed 4242] [--n N] [--out reports/shape.json]
  *
  * Survey and cutout size come from the catalogue's manifest.json (--survey / --size override).
  * About a minute for 3000 galaxies.
@@ -41,7 +44,7 @@ import { adaptiveAxisRatio } from './axis-ratio.js';
 
 const { values } = parseArgs({
   options: {
-    catalog: { type: 'string', default: 'data/test-v3/catalog.parquet' },
+    catalog: { type: 'string', default: 'data/test-v4/catalog.parquet' },
     seed: { type: 'string', default: '4242' },
     n: { type: 'string' },
     survey: { type: 'string' },

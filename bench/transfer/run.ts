@@ -48,7 +48,7 @@ import { createModel, decodeSize, loadModel, prepareImages, saveModel } from '..
 import { getSchema } from '../../src/schema/index.js';
 import { MAG_FAINT } from '../../src/sim/population.js';
 import { simulateSurvey } from '../../src/sim/runner.js';
-import { checkMagLimit, checkVisibilityMode } from '../../src/sim/simulate.js';
+import { checkMagLimit, checkVisibilityMode, SIMULATOR_VERSION } from '../../src/sim/simulate.js';
 import { hashString, rng } from '../../src/util/random.js';
 import { CAMPAIGN, getTask, TASKS, type TransferTask } from './tasks.js';
 import { renderMarkdown, renderPlot, summarise, type Row } from './report.js';
@@ -124,10 +124,11 @@ const baseId = createHash('sha256')
   .digest('hex')
   .slice(0, 12);
 const data = resolve(args.data!);
-// Task definitions are part of the fingerprint: a changed label rule retrains everything.
+// Task definitions and the simulator's version are part of the fingerprint: a changed label
+// rule or changed votes retrain everything.
 const fingerprint = hashString(
   JSON.stringify({
-    ...settings, baseId, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, nCeiling: undefined, ceilingTasks: undefined,
+    ...settings, baseId, simulator: SIMULATOR_VERSION, ns: undefined, seeds: undefined, tasks: undefined, arms: undefined, scratchTasks: undefined, nCeiling: undefined, ceilingTasks: undefined,
     // Analytic runs keep the fingerprints (and caches) they had before the option existed.
     visibility: settings.visibility === 'analytic' ? undefined : settings.visibility,
     labels: TASKS.map((t) => t.definition),
@@ -138,7 +139,7 @@ const rowsFile = join(data, `rows-${fingerprint}.jsonl`);
 const nPool = Math.ceil(Math.max(...settings.ns) / MIN_LABEL_RATE);
 const nTestSim = Math.ceil(settings.test / MIN_LABEL_RATE);
 const sim = (survey: 'sdss' | 'des', seed: number, n: number, magLimit: number) => ({
-  survey, seed, n, magLimit, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}-${CAMPAIGN}${magLimit === MAG_FAINT ? '' : `-r${magLimit}`}${settings.visibility === 'analytic' ? '' : `-${settings.visibility}`}`),
+  survey, seed, n, magLimit, dir: join(data, 'sim', `${survey}-s${seed}-n${n}-px${settings.size}-${CAMPAIGN}${magLimit === MAG_FAINT ? '' : `-r${magLimit}`}${settings.visibility === 'analytic' ? '' : `-${settings.visibility}`}-sim${SIMULATOR_VERSION}`),
 });
 type SetName = 'sdss-train' | 'des-pool' | 'des-test' | 'sdss-test' | 'des-ceiling';
 const SETS: Partial<Record<SetName, ReturnType<typeof sim>>> = {
@@ -152,7 +153,7 @@ const labelsFile = (task: string, set: string) => join(runDir, 'labels', task, `
 const poolFile = (task: string, n: number, seed: number) => join(runDir, 'labels', task, `des-pool-n${n}-seed${seed}.csv`);
 /** The SDSS model depends only on these, not on the DES-like side: reruns reuse it. */
 const sdssModel = (task: string) =>
-  join(data, 'sdss-models', `${task}-${hashString(JSON.stringify({ baseId, size: settings.size, nTrain: settings.nTrain, mode: settings.sdssMode, epochs: settings.epochs, seed: SEED.sdssTrain, label: getTask(task).definition, ...(settings.visibility === 'analytic' ? {} : { visibility: settings.visibility }) })).toString(16)}`);
+  join(data, 'sdss-models', `${task}-${hashString(JSON.stringify({ baseId, size: settings.size, nTrain: settings.nTrain, mode: settings.sdssMode, epochs: settings.epochs, seed: SEED.sdssTrain, label: getTask(task).definition, simulator: SIMULATOR_VERSION, ...(settings.visibility === 'analytic' ? {} : { visibility: settings.visibility }) })).toString(16)}`);
 
 interface Job {
   key: string;

@@ -9,7 +9,7 @@ export { observingConditions, type Conditions, type Artifact } from './condition
 export { computeVisibility, visibleTags, ringLabel, type Visibility } from './visibility.js';
 export { toRgb } from './rgb.js';
 export { simulateVotes, answerModel, oracleFor, volunteerCount, type SimulatedVotes } from './votes.js';
-export { simulateGalaxy, catalogueRow, type SimulateGalaxyOptions, type SimulatedGalaxy } from './simulate.js';
+export { simulateGalaxy, catalogueRow, SIMULATOR_VERSION, type SimulateGalaxyOptions, type SimulatedGalaxy } from './simulate.js';
 export { imageVisibility, featureDetectability, DEFAULT_VISIBILITY, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 export { redshiftTruth } from './redshift.js';
 export { Rng } from './rng.js';

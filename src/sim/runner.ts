@@ -22,7 +22,7 @@ import { startWorker } from '../util/worker.js';
 import { getSchema } from '../schema/index.js';
 import { getSurvey, type SurveyName } from './index.js';
 import { MAG_FAINT } from './population.js';
-import { checkMagLimit, checkVisibilityMode } from './simulate.js';
+import { checkMagLimit, checkVisibilityMode, SIMULATOR_VERSION } from './simulate.js';
 import { DEFAULT_VISIBILITY, type VisibilityMode } from './seen.js';
 
 /** Options of {@link simulateSurvey}. */
@@ -66,6 +66,8 @@ export interface SimulateResult {
 
 interface Manifest {
   format: 'galmorph-sim/1';
+  /** SIMULATOR_VERSION of the galaxies; absent in manifests written before version 4. */
+  simulator?: number;
   n: number;
   survey: SurveyName;
   size: number;
@@ -136,7 +138,7 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
   const t0 = performance.now();
   const manifestPath = join(o.out, 'manifest.json');
   const manifest: Manifest = {
-    format: 'galmorph-sim/1', n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema,
+    format: 'galmorph-sim/1', simulator: SIMULATOR_VERSION, n: o.n, survey: o.survey, size: o.size, seed: o.seed, schema: o.schema,
     ...(o.magLimit === MAG_FAINT ? {} : { magLimit: o.magLimit }), visibility: o.visibility, fits: o.fits, chunkSize: o.chunkSize, complete: false,
   };
   const result = {
@@ -147,6 +149,12 @@ export async function simulateSurvey(options: SimulateOptions): Promise<Simulate
     previous.schema ??= 'decals-dr5';
     previous.magLimit ??= MAG_FAINT;
     previous.visibility ??= 'analytic';
+    const version = previous.simulator ?? 3;
+    if (version !== SIMULATOR_VERSION) {
+      throw new OptionError(
+        `${o.out} holds a survey made by simulator version ${version}; this galmorph simulates version ${SIMULATOR_VERSION}, whose votes or images differ: choose another --out, or delete it to regenerate`,
+      );
+    }
     for (const key of ['n', 'survey', 'size', 'seed', 'schema', 'magLimit', 'visibility', 'fits', 'chunkSize'] as const) {
       if (previous[key] !== o[key]) {
         throw new OptionError(

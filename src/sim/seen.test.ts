@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/program.js';
 import { OptionError } from '../errors.js';
-import { getSurvey, renderGalaxy, sampleTruth, simulateGalaxy, toRgb, type GalaxyTruth } from './index.js';
+import { getSurvey, renderGalaxy, sampleTruth, simulateGalaxy, SIMULATOR_VERSION, toRgb, type GalaxyTruth } from './index.js';
 import { simulateSurvey } from './runner.js';
 import { featureDetectability, imageVisibility, outlineAxisRatio, SEEN_FEATURES, seenScore } from './seen.js';
 
@@ -164,6 +164,12 @@ test('seen: --visibility is checked, changes only votes/visibility, and is recor
     await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'a') }), /visibility=analytic, not image/);
     await simulateSurvey({ ...opts, out: join(dir, 'b') });
     assert.equal(JSON.parse(await readFile(join(dir, 'b', 'manifest.json'), 'utf8')).visibility, 'image');
+    // A complete survey made by an older simulator (no version recorded) is not reused.
+    const older = JSON.parse(await readFile(join(dir, 'b', 'manifest.json'), 'utf8'));
+    assert.equal(older.simulator, SIMULATOR_VERSION);
+    delete older.simulator;
+    await writeFile(join(dir, 'b', 'manifest.json'), JSON.stringify(older));
+    await assert.rejects(simulateSurvey({ ...opts, out: join(dir, 'b') }), new RegExp(`simulator version 3; this galmorph simulates version ${SIMULATOR_VERSION}`));
     assert.equal(await runCli(['node', 'galmorph', 'simulate', '--n', '2', '--out', join(dir, 'c'), '--visibility', 'pixels']), 2);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -13,6 +13,15 @@ import { sampleTruth, type GalaxyTruth } from './truth.js';
 import { ringLabel, visibleTags } from './visibility.js';
 import { simulateVotes, type SimulatedVotes } from './votes.js';
 
+/**
+ * Version of what the simulator makes: bumped whenever a galaxy's catalogue row, votes or
+ * images change for the same options, so a survey on disk made by another version is not
+ * resumed into, or reused as, this one (runner.ts checks its manifest).
+ *   4: volunteers judge the axis ratio, the edge-on bulge and the bar's strength on the image;
+ *      the catalogue records q_obs (and vis_bulge, vis_boxy, vis_bar_contrast in image mode).
+ */
+export const SIMULATOR_VERSION = 4;
+
 /** Options of {@link simulateGalaxy}. */
 export interface SimulateGalaxyOptions {
   /** Simulation seed. */
