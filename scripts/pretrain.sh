@@ -65,6 +65,9 @@ stage8() {
 stage8 --epochs 7 --lr 2e-4
 stage8 --epochs 25 --lr 5e-5
 stage8 --epochs 38 --lr 2e-5
+# (session 12 resumed it at 2e-5 to epoch 40, best = last = epoch 40, val 43.55: the weights
+# stage 9 starts from; the shipped stage-8 model was epoch 36.)
+stage8 --epochs 40 --lr 2e-5
 mkdir -p models/galmorph-decals-sim
 cp training/pretrain-v7-medium/{model.json,weights.bin,config.json} models/galmorph-decals-sim/
 npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v3/catalog.parquet
