@@ -120,26 +120,17 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
 
   // --- edge-on bulge shape: the true shape (analytic mode), or what the image shows: a
   // bulge standing out of the disk, boxy if its isophotes visibly are (a spheroid is all bulge).
+  // Each impression comes with the same confusions, mixed by how likely it is.
   const conf = 0.45 + 0.45 * v.detail;
   const other = (1 - conf) / 2;
-  if (v.fromImage) {
-    const seenBulge = isDisk ? v.bulge ?? 0 : 1;
-    const boxy = seenBulge * (v.boxy ?? 0);
-    const none = 1 - seenBulge, rounded = seenBulge - boxy;
-    // Each impression with the analytic mode's confusions (below), mixed by how likely it is.
-    model['edge-on-bulge'] = {
-      boxy: conf * boxy + other * 0.6 * (none + rounded),
-      none: conf * none + other * (0.6 * boxy + 1.4 * rounded),
-      rounded: conf * rounded + other * 1.4 * (boxy + none),
-    };
-  } else {
-    const shape = t.bulgeShape;
-    model['edge-on-bulge'] = shape === 'boxy'
-      ? { boxy: conf, none: other * 0.6, rounded: other * 1.4 }
-      : shape === 'none'
-        ? { boxy: other * 0.6, none: conf, rounded: other * 1.4 }
-        : { boxy: other * 0.6, none: other * 1.4, rounded: conf };
-  }
+  const seenBulge = !v.fromImage ? (t.bulgeShape === 'none' ? 0 : 1) : isDisk ? v.bulge ?? 0 : 1;
+  const boxy = !v.fromImage ? (t.bulgeShape === 'boxy' ? 1 : 0) : seenBulge * (v.boxy ?? 0);
+  const noBulge = 1 - seenBulge, rounded = seenBulge - boxy;
+  model['edge-on-bulge'] = {
+    boxy: conf * boxy + other * 0.6 * (noBulge + rounded),
+    none: conf * noBulge + other * (0.6 * boxy + 1.4 * rounded),
+    rounded: conf * rounded + other * 1.4 * (boxy + noBulge),
+  };
 
   // --- spiral winding: perceived pitch angle; judged on the image, arms that do not show
   // give no hint of their pitch (the guess drifts to a medium 15°).
