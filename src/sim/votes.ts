@@ -55,9 +55,11 @@ function ordinal(x: number, s: number, cuts: readonly number[]): number[] {
  * shows (square root of its score up to the threshold). Image mode: how far it clears the
  * eye's threshold in the cutout (barContrast), mapped onto the same scale so the ordinal cuts
  * keep their meaning: 1 − exp(−c / 3), so a bar at the threshold reads weak and one 2.4× past
- * it strong. The scale is calibrated on Géron et al.'s (2021) volume-limited GZ DECaLS disks
- * (15.5% strong, 28.1% weak): in a 1500-galaxy DECaLS-like sample (seed 7), the face-on-ish
- * disks (q_obs > 0.45) at z < 0.06 get 15.6% strong and 32.3% weak (scale 2: 22% / 30%).
+ * it strong. With Géron et al.'s (2021) volume-limited cut (see src/sim/README.md) the 30 000
+ * galaxies of data/pretrain-v4 vote 11.1% strong / 19.9% weak / 69.0% unbarred (GZ DECaLS
+ * 15.5 / 28.1 / 56.4): the scale was first fitted on a looser cut. Resampling those votes,
+ * scale 2.3 with the weak cut at 0.05 would give 15.1 / 27.1 / 57.8 — a change of the votes,
+ * left for the next simulator version.
  */
 function barStrength(t: GalaxyTruth, v: Visibility): number {
   if (!v.fromImage) return (t.bar?.strength ?? 0) * Math.sqrt(Math.min(1, v.bar / 0.5));
