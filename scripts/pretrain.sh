@@ -54,7 +54,7 @@ if [[ ${TWIN96:-0} == 1 ]]; then
   stage7 96 training/pretrain-v6 --epochs 16 --lr 2e-4
   stage7 96 training/pretrain-v6 --epochs 20 --lr 5e-5
 fi
-# Stage 8 (shipped): the same data on a deeper network, resnet-medium grown from stage 7 (its
+# Stage 8: the same data on a deeper network, resnet-medium grown from stage 7 (its
 # extra blocks start as the identity), because stage 7 underfits (train loss = validation loss):
 # 7 epochs at 2e-4 (the run was stopped 14 steps into epoch 8), then 5e-5, then 2e-5, each phase
 # the same run resumed with a lower rate.

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/pretrain/card.ts --model models/galmorph-decals-sim [--metrics training/<stage>/metrics.json ...]
  *
- * (default: the eight stages of scripts/pretrain.sh)
+ * (default: the nine stages of scripts/pretrain.sh)
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
