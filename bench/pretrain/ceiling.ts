@@ -63,7 +63,6 @@ interface Input { columns: string[]; values: (r: Row) => number[] }
 const column = (name: string): Input => ({ columns: [name], values: (r) => [Number(r[name])] });
 const INPUTS = {
   vis_arms: column('vis_arms'),
-  vis_bar: column('vis_bar'),
   vis_ring: column('vis_ring'),
   vis_detail: column('vis_detail'),
   // The axis ratio the volunteers read (the outline of the rendered light).
