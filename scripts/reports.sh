@@ -18,17 +18,17 @@ sim() { [[ -f $1/catalog.parquet ]] || gm simulate "${@:2}" --out "$1"; }
 npm run build --silent
 
 if want pretrain; then
-  sim data/test-v4 --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2
-  npx tsx bench/pretrain/run.ts --model $model --catalog data/test-v4/catalog.parquet
-  sim data/pretrain-v4 --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2
+  sim data/test-v5 --n 3000 --survey decals --size 128 --seed 4242 --schema decals-dr5+gz2
+  npx tsx bench/pretrain/run.ts --model $model --catalog data/test-v5/catalog.parquet
+  sim data/pretrain-v5 --n 30000 --survey decals --size 128 --seed 42 --schema decals-dr5+gz2
   npx tsx bench/pretrain/ceiling.ts   # the card checks it scored the same weights
   npx tsx bench/pretrain/card.ts --model $model
-  npx tsx bench/predict/calibration.ts --model $model --catalog data/test-v4/catalog.parquet
+  npx tsx bench/predict/calibration.ts --model $model --catalog data/test-v5/catalog.parquet
 fi
 
 if want similarity; then
-  sim data/similarity-10k-v4 --n 10000 --survey decals --size 128 --seed 7 --schema decals-dr5+gz2
-  npx tsx bench/similarity/tags.ts --catalog data/similarity-10k-v4/catalog.parquet --model $model \
+  sim data/similarity-10k-v5 --n 10000 --survey decals --size 128 --seed 7 --schema decals-dr5+gz2
+  npx tsx bench/similarity/tags.ts --catalog data/similarity-10k-v5/catalog.parquet --model $model \
     --methods model,untrained,pixels,oracle --no-ablation
 fi
 

@@ -83,3 +83,16 @@ test('no positive light: NaN, not a shape', () => {
   assert.ok(isophoteAxisRatios(img, 64, [0.9]).every(Number.isNaN));
   assert.ok(Number.isNaN(adaptiveAxisRatio(img, 64, 3).q));
 });
+
+test('a floor stops the outline at that brightness: only the light above it shapes it', () => {
+  // A round core inside a faint, flat halo: the 90% region is the halo's shape, the region above
+  // a floor between the two is the core's; a floor above the peak leaves no outline.
+  const core = ellipticalImage(128, 1, 0, sersic(1, 4));
+  const halo = ellipticalImage(128, 0.3, 30, sersic(1, 40));
+  const img = core.map((v, i) => v + 0.02 * halo[i]);
+  const [q] = isophoteAxisRatios(img, 128, [0.9]);
+  const [qCore] = isophoteAxisRatios(img, 128, [0.9], 0.5);
+  assert.ok(q < 0.5, `halo outline ${q}`);
+  assert.ok(qCore > 0.9, `core outline ${qCore}`);
+  assert.ok(isophoteAxisRatios(img, 128, [0.9], 10).every(Number.isNaN));
+});

@@ -2,7 +2,7 @@
  * bench/pretrain/ceiling.ts: how much of a model's distance to the vote-noise floor no image
  * model can close, because the simulated volunteers read hidden truth.
  *
- *   npx tsx bench/pretrain/ceiling.ts --train data/pretrain-v4/catalog.parquet --catalog data/test-v4/catalog.parquet
+ *   npx tsx bench/pretrain/ceiling.ts --train data/pretrain-v5/catalog.parquet --catalog data/test-v5/catalog.parquet
  *
  * The volunteers' answer probabilities (src/sim/votes.ts, answerModel) are, for some
  * questions, a function of catalogue columns alone: visibility scores of the displayed cutout
@@ -43,8 +43,8 @@ import { oracleProbabilities, scoreQuestion } from './score.js';
 
 const { values } = parseArgs({
   options: {
-    train: { type: 'string', default: 'data/pretrain-v4/catalog.parquet' },
-    catalog: { type: 'string', default: 'data/test-v4/catalog.parquet' },
+    train: { type: 'string', default: 'data/pretrain-v5/catalog.parquet' },
+    catalog: { type: 'string', default: 'data/test-v5/catalog.parquet' },
     schema: { type: 'string', default: 'decals-dr5+gz2' },
     k: { type: 'string', default: '40' },
     report: { type: 'string', default: 'reports/pretrain.json' },
@@ -70,6 +70,8 @@ const INPUTS = {
   vis_bar_contrast: column('vis_bar_contrast'),
   vis_bulge: column('vis_bulge'),
   vis_boxy: column('vis_boxy'),
+  // The interaction stage the image shows (votes.ts perceivedMergerStage).
+  merging_seen: column('merging_seen'),
   // answerModel's isDisk: a disk component (its scale is recorded, 0 without), not an irregular.
   is_disk: { columns: ['disk_scale_arcsec', 'morph_type'], values: (r) => [Number(r.disk_scale_arcsec) > 0 && r.morph_type !== 'irregular' ? 1 : 0] },
   bar_strength: column('bar_strength'),
@@ -100,7 +102,7 @@ const CONCEPTS: Record<string, Concept> = {
   'edge-on-bulge': { seen: ['vis_detail', 'vis_bulge', 'vis_boxy'], hidden: ['is_disk'] },
   'spiral-winding': { seen: ['vis_arms'], hidden: ['pitch_angle_deg'] },
   'spiral-arm-count': { skip: 'reads whether the arms are flocculent, not in the catalogue' },
-  merging: { skip: 'reads the companion visibility score, not in the catalogue' },
+  merging: { seen: ['merging_seen', 'vis_detail'], hidden: [] },
   'something-odd': { skip: 'reads the lens, companion and dust visibility scores, not in the catalogue' },
   'odd-feature': { skip: 'reads the lens, companion and dust visibility scores, not in the catalogue' },
 };

@@ -2,7 +2,7 @@
  * bench/pretrain: how well a trained model predicts volunteer votes on a held-out simulated
  * survey, against the noise floor of the votes themselves.
  *
- *   npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v4/catalog.parquet
+ *   npx tsx bench/pretrain/run.ts --model models/galmorph-decals-sim --catalog data/test-v5/catalog.parquet
  *
  * Per question, over galaxies with at least one vote on it:
  *  - MAE of the predicted vote fractions vs the observed vote fractions;
@@ -28,7 +28,7 @@ import { answerMatrix, oracleProbabilities, scoreQuestion, type QuestionScore } 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'models/galmorph-decals-sim' },
-    catalog: { type: 'string', default: 'data/test-v4/catalog.parquet' },
+    catalog: { type: 'string', default: 'data/test-v5/catalog.parquet' },
     passes: { type: 'string', default: '5' },
     out: { type: 'string', default: 'reports/pretrain.json' },
   },

@@ -8,7 +8,7 @@ export { renderGalaxy, type Rendered, type RenderOptions } from './render.js';
 export { observingConditions, type Conditions, type Artifact } from './conditions.js';
 export { computeVisibility, visibleTags, ringLabel, type Visibility } from './visibility.js';
 export { toRgb } from './rgb.js';
-export { simulateVotes, answerModel, oracleFor, volunteerCount, type SimulatedVotes } from './votes.js';
+export { simulateVotes, answerModel, perceivedMergerStage, oracleFor, volunteerCount, type SimulatedVotes } from './votes.js';
 export { simulateGalaxy, catalogueRow, SIMULATOR_VERSION, type SimulateGalaxyOptions, type SimulatedGalaxy } from './simulate.js';
 export { imageVisibility, featureDetectability, DEFAULT_VISIBILITY, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 export { redshiftTruth } from './redshift.js';

@@ -104,7 +104,24 @@ test('seen: volunteers read the outline of the light, not the analytic rule, on 
   const r = renderGalaxy(t, survey, { size: SIZE, seed: SEED });
   const v = imageVisibility(t, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
   assert.ok(v.qObs > r.visibility.qObs + 0.1, `outline ${v.qObs} vs analytic ${r.visibility.qObs}`);
-  assert.equal(v.qObs, outlineAxisRatio(t, survey, { size: SIZE, seed: SEED }));
+  assert.equal(v.qObs, outlineAxisRatio(renderGalaxy(t, survey, { size: SIZE, seed: SEED, noise: false, extras: false }), survey));
+});
+
+test('seen: the outline stops at the sky noise; a galaxy without extras reuses its one noise-free render', () => {
+  // The same galaxy made fainter: its outskirts sink into the noise, so the outline shrinks
+  // to the brighter inner light (never beyond the 90%-light isophote of the bright one).
+  const [t] = find((g) => g.disk !== null && g.bulge !== null && g.bulge.fraction > 0.3 && g.inclinationDeg > 75 && !g.stars.length && !g.companions.length && !g.lens);
+  const bare = (truth: GalaxyTruth) => renderGalaxy(truth, survey, { size: SIZE, seed: SEED, noise: false, extras: false });
+  const faint = { ...structuredClone(t), magR: t.magR + 4 };
+  const qBright = outlineAxisRatio(bare(t), survey), qFaint = outlineAxisRatio(bare(faint), survey);
+  assert.ok(qFaint > qBright + 0.05, `faint outline ${qFaint} vs bright ${qBright}`);
+  const invisible = { ...structuredClone(t), magR: t.magR + 12 };
+  assert.equal(outlineAxisRatio(bare(invisible), survey), 1);
+  // Sharing the render changes nothing: the scores equal those of separate renders.
+  const r = renderGalaxy(t, survey, { size: SIZE, seed: SEED });
+  assert.equal(r.conditions.artifacts.length, 0, 'pick a galaxy without artifacts');
+  const v = imageVisibility(t, survey, { size: SIZE, seed: SEED }, toRgb(r, survey), r.visibility);
+  for (const [name, d] of detectability(t)) if (name !== 'bar' && name !== 'arms' && name !== 'ring') assert.equal(v[name], seenScore(d), name);
 });
 
 test('seen: a bulge is seen where it swells out of an edge-on disk; boxy isophotes only where the image shows them', () => {

@@ -31,13 +31,16 @@
  *      0.5 at threshold, the meaning VISIBLE = 0.5 already has for the analytic scores — times
  *      the viewing factor of visibility.ts for bars, arms and rings (seen, but not as a bar
  *      when edge-on).
- * The axis ratio volunteers read is the outline of the noise-free light (outlineAxisRatio),
- * and a bar's strength is judged by how far it clears the threshold (barContrast).
- * Costs two noise-free renders per galaxy plus one per feature present.
+ * The axis ratio volunteers read is the outline of the noise-free light down to the sky noise
+ * (outlineAxisRatio); a bar's strength is judged by how far it clears the threshold
+ * (barContrast), an interaction by how far its tidal light does (tidalContrast) and by its
+ * companions (votes.ts, perceivedMergerStage).
+ * Costs one or two noise-free renders per galaxy (one when it has no extras) plus one per
+ * feature present.
  */
-import { renderGalaxy } from './render.js';
+import { renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
-import type { SurveyProfile } from './surveys.js';
+import { bandNoise, type SurveyProfile } from './surveys.js';
 import type { GalaxyTruth } from './truth.js';
 import { paVector } from './geometry.js';
 import { isophoteAxisRatios } from './shape.js';
@@ -175,19 +178,23 @@ export function elementDetectability(
   return best;
 }
 
-/** Per-feature detectability d (1 = threshold) of a galaxy's features in its displayed cutout. */
+/**
+ * Per-feature detectability d (1 = threshold) of a galaxy's features in its displayed cutout.
+ * `clean` is the noise-free render (with extras) when the caller already has it.
+ */
 export function featureDetectability(
   t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, psfFwhmArcsec: number,
+  clean?: Rendered,
 ): Map<keyof Visibility, number> {
   const { size, seed } = opts;
   const out = new Map<keyof Visibility, number>();
   const present = SEEN_FEATURES.filter((f) => f.has(t));
   if (!present.length) return out;
   const render = (truth: GalaxyTruth) => renderGalaxy(truth, survey, { size, seed, noise: false });
-  const clean = grey(toRgb(render(t), survey));
+  const base = grey(toRgb(clean ?? render(t), survey));
   const noisy = grey(noisyRgb);
   // Local display variance over 7×7 pixels; 8-bit quantisation (1/12 grey²) is the floor.
-  const sSq = integral(noisy.map((x, i) => (x - clean[i]) ** 2), size);
+  const sSq = integral(noisy.map((x, i) => (x - base[i]) ** 2), size);
   const variance = new Float64Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -200,12 +207,12 @@ export function featureDetectability(
   for (const f of present) {
     if (f.dip) {
       // A dip compares the lane with its flanks: the noise of both counts.
-      out.set(f.name, elementDetectability(laneDip(t, clean, size, psfFwhmArcsec), variance.map((x) => 2 * x), clean, size, scales));
+      out.set(f.name, elementDetectability(laneDip(t, base, size, psfFwhmArcsec), variance.map((x) => 2 * x), base, size, scales));
       continue;
     }
     const g = grey(toRgb(render(twinOf(t, f)), survey));
-    const delta = clean.map((x, i) => (f.beyondBody && Math.abs(x - g[i]) < g[i] ? 0 : x - g[i]));
-    out.set(f.name, elementDetectability(delta, variance, clean, size, scales));
+    const delta = base.map((x, i) => (f.beyondBody && Math.abs(x - g[i]) < g[i] ? 0 : x - g[i]));
+    out.set(f.name, elementDetectability(delta, variance, base, size, scales));
   }
   return out;
 }
@@ -260,25 +267,38 @@ export const seenScore = (d: number): number => 1 - Math.pow(2, -d * d);
 export function imageVisibility(
   t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }, noisyRgb: Uint8Array, analytic: Visibility,
 ): Visibility {
-  const v: Visibility = { ...analytic, fromImage: true, barContrast: 0, qObs: t.pointSource ? 1 : outlineAxisRatio(t, survey, opts) };
+  const bare = renderGalaxy(t, survey, { ...opts, noise: false, extras: false });
+  const v: Visibility = {
+    ...analytic, fromImage: true, barContrast: 0, tidalContrast: 0, qObs: t.pointSource ? 1 : outlineAxisRatio(bare, survey),
+  };
   for (const f of SEEN_FEATURES) (v[f.name] as number) = 0;
-  for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec)) {
+  // Without field stars, companions, arcs or artifacts the render with extras is the bare one.
+  const plain = !t.stars.length && !t.companions.length && !t.lens && !bare.conditions.artifacts.length;
+  for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec, plain ? bare : undefined)) {
     const view = name === 'bar' || name === 'arms' || name === 'ring' ? viewingFactor[name](t) : 1;
     (v[name] as number) = seenScore(d) * view;
     if (name === 'bar') v.barContrast = d * view;
+    if (name === 'tidal') v.tidalContrast = d;
   }
   return v;
 }
 
 /**
- * The axis ratio of the galaxy's outline: b/a of the r-band isophote enclosing 90% of the
- * noise-free light through the PSF, without field stars, companions, arcs and artifacts
- * (objects an eye does not count in the galaxy's shape). On single-Sérsic galaxies it matches
- * the analytic axis ratio through the PSF to ~0.002 (bench/simulate/shape.ts); on bulge +
- * disk galaxies it is what the image shows, where the analytic one is a rule.
+ * The axis ratio of the galaxy's outline in a noise-free render without field stars,
+ * companions, arcs and artifacts (objects an eye does not count in the galaxy's shape): b/a of
+ * the r-band isophote enclosing 90% of the light, or of the isophote where the light of a PSF
+ * element sinks to OUTLINE_SNR times the sky noise, when that lies further in (light lost in
+ * the noise does not shape what the eye sees; a galaxy entirely below it reads as round). On
+ * bright single-Sérsic galaxies it matches the analytic axis ratio through the PSF to ~0.002
+ * (bench/simulate/shape.ts); on bulge + disk galaxies it is what the image shows, where the
+ * analytic one is a rule.
  */
-export function outlineAxisRatio(t: GalaxyTruth, survey: SurveyProfile, opts: { size: number; seed: number }): number {
-  const r = renderGalaxy(t, survey, { ...opts, noise: false, extras: false });
-  const q = isophoteAxisRatios(r.bands[Math.max(0, survey.bands.indexOf('r'))], opts.size, [0.9])[0];
+export function outlineAxisRatio(bare: Rendered, survey: SurveyProfile): number {
+  const r = Math.max(0, survey.bands.indexOf('r'));
+  // Surface brightness of OUTLINE_SNR σ over a FWHM² element, as flux per cutout pixel.
+  const floor = (OUTLINE_SNR * bandNoise(survey, 'r').sigmaArea * bare.pixscale_arcsec ** 2) / bare.psfFwhmArcsec[r];
+  const q = isophoteAxisRatios(bare.bands[r], bare.size, [0.9], floor)[0];
   return Number.isFinite(q) ? q : 1;
 }
+/** S/N per PSF element (FWHM²) of the faintest light that shapes the outline. */
+const OUTLINE_SNR = 2;

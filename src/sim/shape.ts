@@ -21,21 +21,25 @@ export function axisRatioOfMoments(mxx: number, myy: number, mxy: number): numbe
  * profile inside it). An isophote does not depend on the display stretch, so this is the
  * outline an eye sees at that brightness; the 90% one matches the analytic axis ratio of
  * single-Sérsic galaxies through the PSF.
+ * With a `floor`, the region also stops at the isophote of that brightness: light fainter than
+ * it (lost in the noise of an observed image) does not shape the outline, so a faint galaxy's
+ * outline is that of the part of it that shows.
  * @param image `[height, width]` row-major
  * @param width pixels per row
  * @param fractions light fractions in (0, 1], ascending
- * @returns one b/a per fraction; NaN for an image without positive light
+ * @param floor faintest pixel value counted (same unit as the image)
+ * @returns one b/a per fraction; NaN for an image without positive light above the floor
  */
-export function isophoteAxisRatios(image: ArrayLike<number>, width: number, fractions: readonly number[]): number[] {
+export function isophoteAxisRatios(image: ArrayLike<number>, width: number, fractions: readonly number[], floor = 0): number[] {
   const n = image.length;
   let total = 0;
   for (let i = 0; i < n; i++) if (image[i] > 0) total += image[i];
-  if (!(total > 0)) return fractions.map(() => NaN);
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => image[b] - image[a]);
+  if (!(total > 0) || !(image[order[0]] > floor)) return fractions.map(() => NaN);
   const out: number[] = [];
   let cum = 0, k = 0, s0 = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
   for (const f of fractions) {
-    while (k < n && cum < f * total) {
+    while (k < n && cum < f * total && image[order[k]] > floor) {
       const i = order[k++];
       cum += image[i];
       const x = i % width, y = (i - x) / width;

@@ -11,7 +11,7 @@ import { MAG_BRIGHT, MAG_FAINT, MAG_LIMIT_MAX } from './population.js';
 import { DEFAULT_VISIBILITY, imageVisibility, VISIBILITY_MODES, type VisibilityMode } from './seen.js';
 import { sampleTruth, type GalaxyTruth } from './truth.js';
 import { ringLabel, visibleTags } from './visibility.js';
-import { simulateVotes, type SimulatedVotes } from './votes.js';
+import { perceivedMergerStage, simulateVotes, type SimulatedVotes } from './votes.js';
 
 /**
  * Version of what the simulator makes: bumped whenever a galaxy's catalogue row, votes or
@@ -19,8 +19,11 @@ import { simulateVotes, type SimulatedVotes } from './votes.js';
  * resumed into, or reused as, this one (runner.ts checks its manifest).
  *   4: volunteers judge the axis ratio, the edge-on bulge and the bar's strength on the image;
  *      the catalogue records q_obs (and vis_bulge, vis_boxy, vis_bar_contrast in image mode).
+ *   5: image mode only: the interaction stage is read off the image (tidal light's contrast,
+ *      companions' brightness and distance; catalogue merging_seen, vis_companion), the outline
+ *      stops at the sky noise, and bars are called strong/weak on a recalibrated scale.
  */
-export const SIMULATOR_VERSION = 4;
+export const SIMULATOR_VERSION = 5;
 
 /** Options of {@link simulateGalaxy}. */
 export interface SimulateGalaxyOptions {
@@ -137,7 +140,10 @@ export function catalogueRow(
     // The axis ratio volunteers read: the outline of the light when judged on the image.
     q_obs: round(v.qObs, 3),
     // Scores only the image judges (seen.ts); absent from analytic-mode catalogues.
-    ...(v.fromImage ? { vis_bulge: round(v.bulge ?? 0, 3), vis_boxy: round(v.boxy ?? 0, 3), vis_bar_contrast: round(v.barContrast ?? 0, 3) } : {}),
+    ...(v.fromImage ? {
+      vis_bulge: round(v.bulge ?? 0, 3), vis_boxy: round(v.boxy ?? 0, 3), vis_bar_contrast: round(v.barContrast ?? 0, 3),
+      vis_companion: round(v.companion, 3), merging_seen: round(perceivedMergerStage(t, v), 3),
+    } : {}),
     ring: ringLabel(t, v),
     tags: visibleTags(t, v).join(','),
     volunteers: campaigns[0].votes.volunteers,

@@ -54,11 +54,13 @@ export interface Visibility {
    * bar strong or weak by this, not by its hidden strength.
    */
   barContrast?: number;
+  /** Judged on the displayed cutout only: the same for tidal light (tails, shells). */
+  tidalContrast?: number;
   /**
    * Feature scores were judged from the displayed cutout (seen.ts). Volunteers' answers
    * then depend on nothing the image does not show: no share of a hidden interaction stage,
-   * and qObs is the outline of the rendered light (the 90%-light isophote), not the analytic
-   * axis ratio.
+   * and qObs is the outline of the rendered light (the 90%-light isophote, or the one at the
+   * sky noise when fainter light would be lost in it), not the analytic axis ratio.
    */
   fromImage?: true;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getSchema, checkVoteCounts, type Schema } from '../schema/index.js';
 import {
-  sampleTruth, getSurvey, observingConditions, computeVisibility, simulateVotes, simulateGalaxy, answerModel, redshiftTruth,
+  sampleTruth, getSurvey, observingConditions, computeVisibility, simulateVotes, simulateGalaxy, answerModel, redshiftTruth, perceivedMergerStage,
   type GalaxyTruth, type SurveyName, type Visibility,
 } from './index.js';
 
@@ -216,10 +216,37 @@ test('votes: image-judged visibility lets no hidden disturbance into the merging
     assert.ok(image.merging.none > 0.9, `image none ${image.merging.none}`);
     assert.ok(analytic['odd-feature'].disturbed > 0.2);
     assert.equal(image['odd-feature'].disturbed, 0);
-    // Once the tails show, the stage is read in full either way.
-    const shown = answerModel(t, { ...hidden, tidal: 1, fromImage: true });
+    // Once the tails show clearly, they read as a major disturbance.
+    const shown = answerModel(t, { ...hidden, tidal: 1, tidalContrast: 4, fromImage: true });
     assert.ok(shown.merging['major-disturbance'] > 0.6, `shown major ${shown.merging['major-disturbance']}`);
   }
+});
+
+test('votes: judged on the image, the interaction stage is what shows, whatever the true one', () => {
+  const [merger] = find((t) => t.mergerState === 'merger', 1);
+  const [quiet] = find((t) => t.mergerState === 'none' && t.companions.length === 0, 1);
+  const base: Visibility = { ...seen(merger), detail: 1, fromImage: true };
+  // An equal companion overlapping the galaxy, seen, with clear tails: a merger.
+  const pair = structuredClone(merger);
+  pair.companions = [{ ...merger.companions[0], magR: merger.magR, dx: 0.5 * Math.max(merger.r50Arcsec, 0.8), dy: 0 }];
+  const both = { ...base, companion: 1, tidal: 1, tidalContrast: 6 };
+  assert.ok(perceivedMergerStage(pair, both) > 3);
+  assert.ok(answerModel(pair, both).merging.merger > 0.9);
+  // The same image with its merger state changed gets the same answers.
+  const relabelled = { ...pair, mergerState: 'none' as const };
+  assert.deepEqual(answerModel(relabelled, both), answerModel(pair, both));
+  // The companion unseen, tails alone read mostly as a major disturbance however clear.
+  const tails = { ...base, companion: 0, tidal: 1, tidalContrast: 100 };
+  assert.ok(perceivedMergerStage(pair, tails) <= 2.4);
+  const m = answerModel(pair, tails).merging;
+  assert.ok(m['major-disturbance'] > m.merger + 0.2, `major ${m['major-disturbance']} vs merger ${m.merger}`);
+  // Nothing seen: no interaction, whatever the truth.
+  assert.equal(perceivedMergerStage(pair, { ...base, companion: 0, tidal: 0, tidalContrast: 0 }), 0);
+  assert.equal(perceivedMergerStage(quiet, { ...seen(quiet), fromImage: true, tidalContrast: 0 }), 0);
+  // A faint, distant companion reads as at most a minor disturbance.
+  const far = structuredClone(pair);
+  far.companions[0] = { ...far.companions[0], magR: merger.magR + 3.5, dx: 3.5 * Math.max(merger.r50Arcsec, 0.8) };
+  assert.ok(perceivedMergerStage(far, { ...base, companion: 1, tidalContrast: 0 }) < 1);
 });
 
 test('votes: judged on the image, bar strength and bulge shape follow what shows, not the hidden truth', () => {

@@ -53,20 +53,42 @@ function ordinal(x: number, s: number, cuts: readonly number[]): number[] {
 /**
  * The bar's strength as volunteers perceive it. Analytic mode: the true strength once the bar
  * shows (square root of its score up to the threshold). Image mode: how far it clears the
- * eye's threshold in the cutout (barContrast), mapped onto the same scale so the ordinal cuts
- * keep their meaning: 1 − exp(−c / 3), so a bar at the threshold reads weak and one 2.4× past
- * it strong. With Géron et al.'s (2021) volume-limited cut (see src/sim/README.md) the 30 000
- * galaxies of data/pretrain-v4 vote 11.1% strong / 19.9% weak / 69.0% unbarred (GZ DECaLS
- * 15.5 / 28.1 / 56.4): the scale was first fitted on a looser cut. Resampling those votes,
- * scale 2.3 with the weak cut at 0.05 would give 15.1 / 27.1 / 57.8 — a change of the votes,
- * left for the next simulator version.
+ * eye's threshold in the cutout (barContrast), mapped onto the same scale: 1 − exp(−c / 2.3).
+ * Calibrated (with the image mode's weak cut, BAR_CUTS) on Géron et al.'s (2021)
+ * volume-limited cut (see src/sim/README.md): resampling the votes of simulator version 4
+ * (scale 3, weak cut 0.15: 11.1% strong / 19.9% weak / 69.0% unbarred) gives
+ * 15.1 / 27.1 / 57.8 (GZ DECaLS 15.5 / 28.1 / 56.4).
  */
 function barStrength(t: GalaxyTruth, v: Visibility): number {
   if (!v.fromImage) return (t.bar?.strength ?? 0) * Math.sqrt(Math.min(1, v.bar / 0.5));
   const c = v.barContrast ?? 0;
   return c <= 0 ? 0 : 1 - Math.exp(-c / BAR_CONTRAST_SCALE);
 }
-const BAR_CONTRAST_SCALE = 3;
+const BAR_CONTRAST_SCALE = 2.3;
+/** Ordinal cuts no/weak and weak/strong: volunteers answer "weak" readily. */
+const BAR_CUTS = { analytic: [0.15, 0.55], image: [0.05, 0.55] };
+
+/**
+ * The interaction stage (0 none, 1 minor, 2 major disturbance, 3 merger) volunteers read off
+ * the image: tidal light by how far it clears the eye's threshold (tidalContrast; tails alone
+ * read as a disturbance, at most 2.4), a seen companion by how bright and how close it is
+ * (an equal, overlapping one reads as a merger); both together add up. Only image mode has it.
+ */
+export function perceivedMergerStage(t: GalaxyTruth, v: Visibility): number {
+  const tidal = 2.4 * (1 - Math.exp(-(v.tidalContrast ?? 0) / 2.5));
+  let pair = 0;
+  const F = Math.pow(10, -0.4 * t.magR);
+  const r50 = Math.max(t.r50Arcsec, 0.8);
+  for (const c of t.companions) {
+    const ratio = Math.pow(10, -0.4 * c.magR) / F;
+    const near = clamp01(1.25 - Math.hypot(c.dx, c.dy) / r50 / 4);
+    pair = Math.max(pair, 3 * Math.min(1, Math.sqrt(ratio / 0.3)) * near);
+  }
+  pair *= v.companion;
+  return Math.max(tidal, pair) + 0.5 * Math.min(tidal, pair);
+}
+/** How much a perceived stage looks like a merger: 0 up to 1.5, 1 from 3. */
+const mergerLook = (stage: number): number => clamp01((stage - 1.5) / 1.5);
 
 /** Answer probabilities per question concept (decals-dr5 names), before mixing with noise. */
 export type AnswerModel = Record<string, Record<string, number>>;
@@ -75,6 +97,10 @@ export type AnswerModel = Record<string, Record<string, number>>;
 export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const isDisk = t.disk !== null && t.morphType !== 'irregular';
   const bt = t.bulge?.fraction ?? 0;
+  // Interaction as seen: judged on the image, a merger is what looks like one.
+  const isMerger = t.mergerState === 'merger';
+  const stageSeen = v.fromImage ? perceivedMergerStage(t, v) : 0;
+  const mergerSeen = v.fromImage ? mergerLook(stageSeen) : isMerger ? v.companion : 0;
 
   // --- smooth or featured
   const edgeVis = isDisk ? clamp01((0.52 - v.qObs) / 0.25) * clamp01(v.snr / 20) : 0;
@@ -87,7 +113,7 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
     isDisk ? 0.45 * (1 - bt) * v.disk : 0,
     0.7 * v.dust,
     0.4 * v.tidal,
-    t.mergerState === 'merger' ? 0.35 * v.companion : 0,
+    0.35 * mergerSeen,
     0.45 * v.lens,
     t.morphType === 'irregular' ? 0.8 * v.detail : 0,
   ];
@@ -106,9 +132,8 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
   const armsYes = clamp01(0.06 + 0.9 * Math.pow(v.arms, 0.8) + 0.2 * v.ring * (1 - v.arms));
   model['has-spiral-arms'] = { yes: armsYes, no: 1 - armsYes };
 
-  // --- bar: perceived strength (barStrength) on an ordinal scale; volunteers answer "weak"
-  // readily (cut 0.15).
-  const [barNo, barWeak, barStrong] = ordinal(barStrength(t, v), 0.13 + 0.12 * (1 - v.detail), [0.15, 0.55]);
+  // --- bar: perceived strength (barStrength) on an ordinal scale.
+  const [barNo, barWeak, barStrong] = ordinal(barStrength(t, v), 0.13 + 0.12 * (1 - v.detail), v.fromImage ? BAR_CUTS.image : BAR_CUTS.analytic);
   model.bar = { strong: barStrong, weak: barWeak, no: barNo };
 
   // --- bulge size: perceived B/T, inflated when the disk is poorly resolved
@@ -161,16 +186,16 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
     'more-than-4': ((1 - cant) * w[4]) / ws, 'cant-tell': cant,
   };
 
-  // --- merging: perceived interaction stage. The analytic model lets 35% of the stage through
-  // whatever its scores say; with image-judged scores only what the cutout shows counts.
+  // --- merging: perceived interaction stage. Judged on the image, what the cutout shows
+  // (perceivedMergerStage); the analytic model lets 35% of the true stage through whatever
+  // its scores say.
   const stage = { none: 0, 'minor-disturbance': 1, 'major-disturbance': 2, merger: 3 }[t.mergerState];
-  const seen = Math.max(v.tidal, v.companion);
-  const mu = stage * (v.fromImage ? seen : 0.35 + 0.65 * seen);
+  const mu = v.fromImage ? stageSeen : stage * (0.35 + 0.65 * Math.max(v.tidal, v.companion));
   const [mNone, mMinor, mMajor, mMerger] = ordinal(mu, 0.3 + 0.15 * (1 - v.detail), [0.5, 1.5, 2.5]);
   model.merging = { none: mNone, 'minor-disturbance': mMinor, 'major-disturbance': mMajor, merger: mMerger };
 
   // --- GZ2's "anything odd?" (rings, lenses, mergers, dust lanes, irregulars)
-  const odd = [0.8 * v.ring, 0.8 * v.lens, 0.7 * v.tidal, t.mergerState === 'merger' ? 0.6 * v.companion : 0, 0.5 * v.dust,
+  const odd = [0.8 * v.ring, 0.8 * v.lens, 0.7 * v.tidal, 0.6 * mergerSeen, 0.5 * v.dust,
     t.morphType === 'irregular' ? 0.6 * v.detail : 0];
   let oddKeep = 0.95;
   for (const o of odd) oddKeep *= 1 - o;
@@ -178,12 +203,14 @@ export function answerModel(t: GalaxyTruth, v: Visibility): AnswerModel {
 
   // --- GZ2's "which odd feature?": asked after "yes", so each answer is the share of the
   // oddness its feature explains; a small "other" for what volunteers cannot name.
+  // Tidal light reads as a disturbance, or (judged on the image) as part of a merger where the
+  // galaxy looks like one. Analytic mode: the true state, a resolved body standing in for an
+  // unseen disturbance.
   const disturbedState = t.mergerState === 'minor-disturbance' || t.mergerState === 'major-disturbance';
-  // Analytic mode lets a resolved body stand in for an unseen disturbance; image mode does not.
-  const disturbed = disturbedState ? 0.6 * (v.fromImage ? v.tidal : Math.max(v.tidal, v.detail)) : 0.3 * v.tidal;
+  const disturbed = v.fromImage ? v.tidal * (0.6 - 0.3 * mergerSeen) : disturbedState ? 0.6 * Math.max(v.tidal, v.detail) : 0.3 * v.tidal;
+  const merger = v.fromImage ? 0.7 * mergerSeen : isMerger ? 0.7 * Math.max(v.companion, v.tidal) : 0;
   const feature = {
-    ring: 0.8 * v.ring, 'lens-or-arc': 0.8 * v.lens, disturbed, irregular: odd[5], 'dust-lane': odd[4],
-    merger: t.mergerState === 'merger' ? 0.7 * Math.max(v.companion, v.tidal) : 0, other: 0.06,
+    ring: 0.8 * v.ring, 'lens-or-arc': 0.8 * v.lens, disturbed, irregular: odd[5], 'dust-lane': odd[4], merger, other: 0.06,
   };
   const total = Object.values(feature).reduce((a, b) => a + b, 0);
   model['odd-feature'] = Object.fromEntries(Object.entries(feature).map(([k, p]) => [k, p / total]));
