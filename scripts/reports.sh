@@ -28,7 +28,7 @@ fi
 
 if want similarity; then
   sim data/similarity-10k-v5 --n 10000 --survey decals --size 128 --seed 7 --schema decals-dr5+gz2
-  npx tsx bench/similarity/tags.ts --catalog data/similarity-10k-v5/catalog.parquet --model $model \
+  npx tsx bench/similarity/tags.ts --catalog data/similarity-10k-v5/catalog.parquet --model $model --work data/similarity-10k-v5/bench \
     --methods model,untrained,pixels,oracle --no-ablation
 fi
 

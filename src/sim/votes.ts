@@ -56,8 +56,8 @@ function ordinal(x: number, s: number, cuts: readonly number[]): number[] {
  * eye's threshold in the cutout (barContrast), mapped onto the same scale: 1 − exp(−c / 2.3).
  * Calibrated (with the image mode's weak cut, BAR_CUTS) on Géron et al.'s (2021)
  * volume-limited cut (see src/sim/README.md): resampling the votes of simulator version 4
- * (scale 3, weak cut 0.15: 11.1% strong / 19.9% weak / 69.0% unbarred) gives
- * 15.1 / 27.1 / 57.8 (GZ DECaLS 15.5 / 28.1 / 56.4).
+ * (scale 3, weak cut 0.15: 11.1% strong / 19.9% weak / 69.0% unbarred) gave 15.1 / 27.1 / 57.8;
+ * data/pretrain-v5, simulated with them, votes 15.2 / 27.4 / 57.4 (GZ DECaLS 15.5 / 28.1 / 56.4).
  */
 function barStrength(t: GalaxyTruth, v: Visibility): number {
   if (!v.fromImage) return (t.bar?.strength ?? 0) * Math.sqrt(Math.min(1, v.bar / 0.5));
