@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every measured figure that depends on the shipped model (models/galmorph-decals-sim), rerun in
 # order after shipping a new one, so that README, model card and reports/ all speak of the same
-# weights. For the resnet-medium of stage 9 on 2 cores: pretrain 5 min (with the ceiling fits and
-# calibration), similarity 6, rings 9, anomaly 18 (embeddings of 60 000 galaxies: 9 min), transfer
-# 15, plus about 30 min to simulate the surveys the first time on a machine (regenerated from their
-# seeds when data/ lacks them).
+# weights. For the resnet-medium of stages 9–10 on 2 cores: pretrain 5 min (with the ceiling fits
+# and calibration), similarity 6, rings 9–13, anomaly 18 (embeddings of 60 000 galaxies: 9 min),
+# transfer 12–15, plus about 40 min to simulate the surveys the first time on a machine (regenerated
+# from their seeds when data/ lacks them; anomaly's 60 000 galaxies alone take 22 min).
 #   bash scripts/reports.sh            # all of it
 #   bash scripts/reports.sh anomaly    # one part: pretrain, similarity, rings, anomaly, transfer
 set -euo pipefail
