@@ -43,6 +43,15 @@ export interface RenderOptions {
   extras?: boolean;
 }
 
+/**
+ * Whether `extras` would change a render of this galaxy: it has field stars, companions or a
+ * lensed arc, or its conditions bring imaging artifacts. Without any, a render with extras
+ * equals one without.
+ */
+export function hasExtras(t: GalaxyTruth, cond: Conditions): boolean {
+  return t.stars.length > 0 || t.companions.length > 0 || t.lens !== null || cond.artifacts.length > 0;
+}
+
 /** A rendered cutout. */
 export interface Rendered {
   size: number;

@@ -38,7 +38,7 @@
  * Costs one or two noise-free renders per galaxy (one when it has no extras) plus one per
  * feature present.
  */
-import { renderGalaxy, type Rendered } from './render.js';
+import { hasExtras, renderGalaxy, type Rendered } from './render.js';
 import { toRgb } from './rgb.js';
 import { bandNoise, type SurveyProfile } from './surveys.js';
 import type { GalaxyTruth } from './truth.js';
@@ -272,9 +272,8 @@ export function imageVisibility(
     ...analytic, fromImage: true, barContrast: 0, tidalContrast: 0, qObs: t.pointSource ? 1 : outlineAxisRatio(bare, survey),
   };
   for (const f of SEEN_FEATURES) (v[f.name] as number) = 0;
-  // Without field stars, companions, arcs or artifacts the render with extras is the bare one.
-  const plain = !t.stars.length && !t.companions.length && !t.lens && !bare.conditions.artifacts.length;
-  for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec, plain ? bare : undefined)) {
+  const clean = hasExtras(t, bare.conditions) ? undefined : bare;
+  for (const [name, d] of featureDetectability(t, survey, opts, noisyRgb, analytic.psfFwhmArcsec, clean)) {
     const view = name === 'bar' || name === 'arms' || name === 'ring' ? viewingFactor[name](t) : 1;
     (v[name] as number) = seenScore(d) * view;
     if (name === 'bar') v.barContrast = d * view;

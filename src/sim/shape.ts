@@ -34,8 +34,9 @@ export function isophoteAxisRatios(image: ArrayLike<number>, width: number, frac
   const n = image.length;
   let total = 0;
   for (let i = 0; i < n; i++) if (image[i] > 0) total += image[i];
+  if (!(total > 0)) return fractions.map(() => NaN);
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => image[b] - image[a]);
-  if (!(total > 0) || !(image[order[0]] > floor)) return fractions.map(() => NaN);
+  if (!(image[order[0]] > floor)) return fractions.map(() => NaN);
   const out: number[] = [];
   let cum = 0, k = 0, s0 = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
   for (const f of fractions) {
